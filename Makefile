@@ -1,0 +1,69 @@
+# The project's vocabulary. `make demo` and `make test` do their own set-up on a fresh clone.
+PYTHON       ?= python3.11
+VENV         := .venv
+BIN          := $(VENV)/bin
+STAMP        := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
+export AWS_DEFAULT_REGION ?= us-east-1
+export SAM_CLI_TELEMETRY := 0
+export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
+
+# make local: the accounts document, and the ports of the local stack.
+ACCOUNTS     ?= local_runner/accounts.sample.json
+API_PORT     ?= 3000
+AWS_PORT     ?= 5000
+POLL_SECONDS ?= 5
+PYTEST_ARGS  ?=
+
+.PHONY: help venv lint format typecheck validate build test unit integration e2e demo local bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+venv: $(STAMP)  ## create .venv with the pinned tools
+
+$(STAMP): requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $@
+
+lint: venv  ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv  ## ruff format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: venv  ## mypy (strict) on the shared package
+	$(BIN)/mypy
+
+validate: venv  ## cfn-lint and sam validate --lint
+	$(BIN)/cfn-lint template.yaml
+	$(BIN)/sam validate --lint
+
+build: venv  ## sam build (.aws-sam/build: each function plus the layer, as Lambda loads them)
+	$(BIN)/sam build
+
+test: build  ## every test: unit, integration (moto), e2e (local runner)
+	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
+
+unit: venv  ## fast tests, no AWS
+	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
+
+integration: venv  ## handlers under moto against stand-in vendor servers
+	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
+
+e2e: build  ## the local runner as a subprocess, with the vendor simulators
+	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
+
+demo: build  ## the whole application locally with all five vendor simulators, and a summary
+	$(BIN)/python -m local_runner.demo
+
+local: build  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
+	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS)
+
+bench: venv  ## benchmarks that print figures (grouping, parsing)
+	$(BIN)/python bench/run.py
+
+clean:  ## remove build output and caches (keeps .venv)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache

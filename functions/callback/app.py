@@ -1,0 +1,58 @@
+"""CallbackFunction: vendor pushes over the HTTP API.
+
+Domain errors become HTTP answers here, and only here.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from routes import router
+
+from sms_gateway.errors import ConfigurationError, NotFound, PushRejected, PushUnauthorized
+from sms_gateway.observability import logger, metrics, tracer
+
+app = APIGatewayHttpResolver()
+app.include_router(router)
+
+
+def _error(status: int, reason: str) -> Response[dict[str, str]]:
+    # A short reason, never a stack trace: vendors log these answers verbatim.
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+
+
+@app.exception_handler(PushRejected)
+def _bad_request(exc: PushRejected) -> Response[dict[str, str]]:
+    return _error(400, str(exc))
+
+
+@app.exception_handler(PushUnauthorized)
+def _unauthorized(exc: PushUnauthorized) -> Response[dict[str, str]]:
+    return _error(401, str(exc))
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response[dict[str, str]]:
+    return _error(404, str(exc))
+
+
+@app.exception_handler(ConfigurationError)
+@app.exception_handler(ClientError)
+@app.exception_handler(BotoCoreError)
+def _unavailable(exc: Exception) -> Response[dict[str, str]]:
+    # Nothing was acknowledged: the vendor keeps the report and pushes again.
+    logger.exception("push not stored")
+    return _error(503, "temporarily unavailable, push again later")
+
+
+@app.not_found
+def _no_route(exc: Exception) -> Response[dict[str, str]]:
+    return _error(404, "no such route; use POST /callbacks/{account}/{kind}")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

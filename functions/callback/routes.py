@@ -1,0 +1,22 @@
+"""Vendor push routes: POST /callbacks/{account}/{kind}?token=..."""
+
+import base64
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from sms_gateway import runtime
+
+router = APIGatewayHttpRouter()
+
+
+@router.post("/callbacks/<account>/<kind>")
+def push(account: str, kind: str) -> Response[str]:
+    event = router.current_event
+    raw = event.body or ""
+    body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode("utf-8")
+    query = dict(event.query_string_parameters or {})
+    answer = runtime.push_service().handle(
+        account, kind, query.pop("token", None), dict(event.headers), query, body
+    )
+    return Response(status_code=answer.status_code, content_type=answer.content_type, body=answer.body)

@@ -1,0 +1,34 @@
+"""SendFunction: SQS send requests -> vendor calls. Wiring only; the logic is sms_gateway.sending."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sms_gateway import runtime
+from sms_gateway.observability import logger, metrics, tracer
+from sms_gateway.sending import Outcome
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class SendLater(Exception):
+    """Marks a record as a batch item failure: SQS delivers it again after the visibility timeout."""
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Grouping needs the whole batch at once, so the batch is decided first and the per-record
+    # handler only reports each record's outcome to Powertools.
+    outcomes = runtime.send_service().process(event.get("Records", []), context.get_remaining_time_in_millis)
+
+    def record_handler(record: SQSRecord) -> None:
+        if outcomes.get(record.message_id, Outcome.RETRY) is Outcome.RETRY:
+            raise SendLater(record.message_id)
+
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

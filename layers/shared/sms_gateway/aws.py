@@ -1,0 +1,17 @@
+"""boto3 clients, created once per process.
+
+AWS_ENDPOINT_URL, honoured by boto3 itself, points them at a local stack.
+"""
+
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+@cache
+def client(service: str) -> Any:
+    return boto3.client(service, config=_CONFIG)  # type: ignore[call-overload]

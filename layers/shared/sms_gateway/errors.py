@@ -1,0 +1,57 @@
+"""Domain exceptions. Handlers map them to HTTP answers or batch outcomes in one place each."""
+
+
+class SmsGatewayError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigurationError(SmsGatewayError):
+    """The deployment is misconfigured (environment, accounts document). Retrying later may help."""
+
+
+class InvalidSendRequest(SmsGatewayError):
+    """A send request that can never succeed: it is answered with SMS Submit Failed, never retried."""
+
+
+class UnknownAccount(SmsGatewayError):
+    def __init__(self, name: str | None) -> None:
+        super().__init__(f"unknown account {name!r}" if name else "no default account configured")
+        self.name = name
+
+
+class UnsupportedRecipient(InvalidSendRequest):
+    """A number the vendor cannot deliver to (for example a foreign number on a domestic gateway)."""
+
+
+class VendorUnavailable(SmsGatewayError):
+    """A transient vendor failure: network, 5xx, throttling, an expired token that could not be renewed.
+
+    ``ambiguous`` is True when the vendor may have acted on the request (the answer was lost after
+    the request left), so resending could deliver the SMS twice.
+    """
+
+    def __init__(self, reason: str, *, ambiguous: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.ambiguous = ambiguous
+
+
+class SubmitRejected(SmsGatewayError):
+    """The vendor refused a whole call for a reason that resending will not fix."""
+
+    def __init__(self, vendor_status: str, description: str) -> None:
+        super().__init__(f"{vendor_status}: {description}")
+        self.vendor_status = vendor_status
+        self.description = description
+
+
+class PushRejected(SmsGatewayError):
+    """A pushed body that cannot be parsed or is not in the vendor's format (answered 400)."""
+
+
+class PushUnauthorized(SmsGatewayError):
+    """A push whose token or vendor credentials do not match (answered 401)."""
+
+
+class NotFound(SmsGatewayError):
+    """An unknown account or route (answered 404)."""

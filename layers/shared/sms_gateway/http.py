@@ -1,0 +1,66 @@
+"""The HTTP client every vendor adapter uses: bounded timeouts and one way to classify failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from urllib3.exceptions import MaxRetryError, NewConnectionError
+
+from sms_gateway.errors import VendorUnavailable
+from sms_gateway.observability import logger
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class VendorHttp:
+    """A requests.Session with timeouts. Raises VendorUnavailable for anything worth retrying.
+
+    A connection that never opened is safe to retry; a read timeout or a garbled answer after the
+    request went out is ``ambiguous``: the vendor may have acted on it.
+    """
+
+    def __init__(self, connect_timeout: float = 3.05, read_timeout: float = 10.0) -> None:
+        self._session = requests.Session()
+        self._timeout = (connect_timeout, read_timeout)
+        self.calls = 0
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        self.calls += 1
+        try:
+            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+        except requests.ConnectTimeout as exc:
+            raise VendorUnavailable(f"connect timeout to {_host(url)}") from exc
+        except requests.ConnectionError as exc:
+            # Refused before anything was written: safe to resend. A reset after the request
+            # went out: the vendor may have acted on it.
+            cause = exc.args[0] if exc.args else None
+            refused = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
+            raise VendorUnavailable(f"connection error to {_host(url)}", ambiguous=not refused) from exc
+        except requests.Timeout as exc:
+            raise VendorUnavailable(f"no answer from {_host(url)} in time", ambiguous=True) from exc
+        if response.status_code in RETRYABLE_STATUS:
+            raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
+        return response
+
+    def json(self, method: str, url: str, *, ambiguous_if_garbled: bool = False, **kwargs: Any) -> Any:
+        """The JSON answer; a non-JSON or non-2xx answer is a VendorUnavailable."""
+        response = self.request(method, url, **kwargs)
+        if response.status_code >= 400:
+            raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError) as exc:
+            logger.warning(
+                "vendor answered non-JSON", extra={"url": _host(url), "prefix": response.text[:80]}
+            )
+            raise VendorUnavailable(
+                f"{_host(url)} answered non-JSON (HTTP {response.status_code})",
+                ambiguous=ambiguous_if_garbled,
+            ) from exc
+
+
+def _host(url: str) -> str:
+    # Query strings can carry passwords (action_v1); log the host and path only.
+    return url.split("?", 1)[0]

@@ -1,0 +1,234 @@
+"""The canonical model: what backends send, and what every vendor's reports, MO and balances become."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+MAX_RECIPIENTS_PER_REQUEST = 10_000
+MESSAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class Status(StrEnum):
+    SUBMITTED = "submitted"
+    FAILED = "failed"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+    @property
+    def final(self) -> bool:
+        return self is not Status.SUBMITTED
+
+    @property
+    def rank(self) -> int:
+        """A status only ever moves to a higher rank: submitted (1) -> any final status (2)."""
+        return 1 if self is Status.SUBMITTED else 2
+
+
+class MessageKind(StrEnum):
+    VERIFICATION = "verification"
+    NOTIFICATION = "notification"
+    MARKETING = "marketing"
+
+
+class Template(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64)
+    params: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("params", mode="before")
+    @classmethod
+    def _stringify(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        return value
+
+
+class P2PItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    to: str = Field(min_length=1, max_length=32)
+    content: str = Field(min_length=1, max_length=1000)
+
+
+class SendRequest(BaseModel):
+    """The body of one SQS message. See README.md, "Send request"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str | None = None
+    account: str | None = None
+    to: list[str] = Field(default_factory=list)
+    p2p: list[P2PItem] = Field(default_factory=list)
+    content: str | None = Field(default=None, max_length=1000)
+    template: Template | None = None
+    sign: str | None = Field(default=None, max_length=20)
+    kind: MessageKind = MessageKind.NOTIFICATION
+    send_at: datetime | None = None
+    ext_no: str | None = Field(default=None, max_length=20)
+    sender_id: str | None = Field(default=None, max_length=20)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [value]
+        return value
+
+    @field_validator("id")
+    @classmethod
+    def _id_shape(cls, value: str | None) -> str | None:
+        if value is not None and not MESSAGE_ID_PATTERN.match(value):
+            raise ValueError("id must be 1-128 characters of A-Za-z0-9._:-")
+        return value
+
+    @field_validator("sign")
+    @classmethod
+    def _bare_sign(cls, value: str | None) -> str | None:
+        # Accept a sign written with its brackets; store it bare so each vendor can frame it.
+        if value is None:
+            return None
+        bare = value.strip().removeprefix("【").removesuffix("】").strip()
+        return bare or None
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("send_at needs a UTC offset, e.g. 2026-11-23T09:00:00+08:00")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SendRequest:
+        if self.to and self.p2p:
+            raise ValueError("give either 'to' or 'p2p', not both")
+        if not self.to and not self.p2p:
+            raise ValueError("no recipients: give 'to' or 'p2p'")
+        count = len(self.to) + len(self.p2p)
+        if count > MAX_RECIPIENTS_PER_REQUEST:
+            raise ValueError(f"{count} recipients; at most {MAX_RECIPIENTS_PER_REQUEST} per request")
+        if self.p2p:
+            if self.content is not None or self.template is not None:
+                raise ValueError("p2p carries its content per recipient; drop 'content'/'template'")
+        elif self.template is None and not (self.content and self.content.strip()):
+            raise ValueError("empty content: give 'content' or 'template'")
+        elif self.template is not None and self.content is not None:
+            raise ValueError("give either 'content' or 'template', not both")
+        return self
+
+
+# ---------------------------------------------------------------------------- vendor-facing shapes
+
+
+@dataclass(frozen=True)
+class OutboundItem:
+    """One recipient of one request inside a vendor call."""
+
+    message_id: str
+    recipient: str  # E.164
+    content: str | None = None  # per-recipient content (p2p); None means the call's content
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One vendor call's worth of recipients sharing content, sign, kind and options."""
+
+    call_id: str  # deterministic for the same recipients: a vendor task id we can choose
+    items: tuple[OutboundItem, ...]
+    kind: MessageKind
+    content: str | None = None
+    template: Template | None = None
+    sign: str | None = None
+    ext_no: str | None = None
+    sender_id: str | None = None
+    send_at: datetime | None = None  # set only for adapters with native scheduling
+    p2p: bool = False
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    """What the vendor said about one recipient of a call."""
+
+    message_id: str
+    recipient: str
+    status: Status  # SUBMITTED, or a final status when refused
+    vendor_message_id: str | None
+    vendor_status: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ReportIn:
+    """A delivery report as a vendor gave it, normalised."""
+
+    vendor_message_id: str
+    status: Status
+    vendor_status: str
+    description: str
+    recipient: str | None = None  # E.164 when the vendor gives the full number
+    recipient_mask: str | None = None  # e.g. "135****9831" when it does not
+    occurred_at: datetime | None = None
+    raw_time: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundIn:
+    """An MO (a reply from a phone), normalised."""
+
+    sender: str  # E.164
+    content: str
+    received_at: datetime | None
+    raw_time: str | None
+    ext_no: str | None = None
+    vendor_message_id: str | None = None
+    sender_mask: str | None = None  # when the vendor hides part of the number
+
+
+@dataclass(frozen=True)
+class BalanceIn:
+    amount: Decimal  # currency units (yuan for CNY)
+    currency: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PendingRecipient:
+    """A submitted recipient still waiting for a final status (for vendors polled per message)."""
+
+    message_id: str
+    recipient: str
+    vendor_message_id: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    kind: Literal["report", "mo"]
+    headers: dict[str, str]  # lower-cased names
+    query: dict[str, str]
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status_code: int
+    body: str
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True)
+class PushBatch:
+    reports: tuple[ReportIn, ...] = ()
+    inbound: tuple[InboundIn, ...] = ()

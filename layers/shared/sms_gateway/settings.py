@@ -1,0 +1,46 @@
+"""Environment variables parsed once into a typed model."""
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+from sms_gateway.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    accounts_parameter_name: str = "/sms-gateway/accounts"
+    accounts_cache_seconds: int = Field(default=60, ge=0)
+    record_retention_days: int = Field(default=90, ge=1)
+    send_queue_url: str | None = None
+    event_bus_name: str | None = None
+    event_source: str = "sms.gateway"
+    # Vendor calls: connect quickly, give the vendor a bounded time to answer.
+    http_connect_timeout_seconds: float = 3.05
+    http_read_timeout_seconds: float = 10.0
+    # Stop starting vendor calls when the invocation has less than this left.
+    send_time_reserve_seconds: float = 15.0
+
+
+_ENV = {
+    "table_name": "TABLE_NAME",
+    "accounts_parameter_name": "ACCOUNTS_PARAMETER_NAME",
+    "accounts_cache_seconds": "ACCOUNTS_CACHE_SECONDS",
+    "record_retention_days": "RECORD_RETENTION_DAYS",
+    "send_queue_url": "SEND_QUEUE_URL",
+    "event_bus_name": "EVENT_BUS_NAME",
+    "event_source": "EVENT_SOURCE",
+    "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
+    "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
+    "send_time_reserve_seconds": "SEND_TIME_RESERVE_SECONDS",
+}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    values = {field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid environment: {exc.errors(include_url=False)}") from exc

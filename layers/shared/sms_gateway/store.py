@@ -1,0 +1,602 @@
+"""Every DynamoDB read and write of the project. One table; the item kinds and their keys:
+
+| item         | pk                              | sk                         | written by            |
+|--------------|---------------------------------|----------------------------|-----------------------|
+| recipient    | MSG#{message_id}                | RCPT#{e164}                | send; reports update  |
+| request      | MSG#{message_id}                | REQUEST                    | send (claim, lease)   |
+| lookup       | VID#{account}#{vendor_msg_id}   | RCPT#{e164}                | send, with recipient  |
+| orphan       | VID#{account}#{vendor_msg_id}   | ORPHAN#{number}#{hash}     | a report seen first   |
+| ambiguous    | VID#{account}#{vendor_msg_id}   | AMBIGUOUS#{mask}#{hash}    | masked, 2+ candidates |
+| inbound      | INBOUND#{account}               | {received_at}#{key}        | MO push or pull       |
+| balance      | ACCOUNT#{account}               | BALANCE                    | balance poller        |
+| token        | ACCOUNT#{account}               | TOKEN                      | token-based vendors   |
+| inbox        | INBOX#{account}                 | {received_at}#{uuid}       | every push, first     |
+
+A recipient's status only moves forward (Status.rank), enforced by a condition on every update,
+never by read-then-write. Events are not published here: the table stream is the outbox
+(publishing.py), so an event exists exactly when a change was committed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from sms_gateway.aws import client
+from sms_gateway.clock import iso, utcnow
+from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn, Status
+from sms_gateway.phone import mask, matches_mask
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+# Items whose change becomes an event (the stream filter in template.yaml uses the same names).
+RECIPIENT, INBOUND, BALANCE = "recipient", "inbound", "balance"
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(_plain(v)) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, StrEnum):
+        return value.value
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") in {
+        "ConditionalCheckFailedException",
+        "TransactionCanceledException",
+    }
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:20]
+
+
+class ClaimState(StrEnum):
+    CLAIMED = "claimed"  # first time: ours
+    RECOVERED = "recovered"  # an earlier attempt's lease ran out: ours, check its inflight set
+    BUSY = "busy"  # another invocation holds a live lease
+    DONE = "done"  # already fully handled
+
+
+@dataclass(frozen=True)
+class Claim:
+    state: ClaimState
+    inflight: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class RecipientRecord:
+    message_id: str
+    recipient: str | None  # None when the request was too broken to name one
+    account: str | None
+    vendor: str | None
+    status: Status
+    vendor_message_id: str | None
+    vendor_status: str
+    description: str
+    tags: dict[str, str]
+    kind: str | None = None
+
+
+class ReportResult(StrEnum):
+    UPDATED = "updated"  # the status moved forward
+    UNCHANGED = "unchanged"  # duplicate or late: the record already had this or a final status
+    ORPHANED = "orphaned"  # no record yet; kept and applied when the submission is recorded
+    AMBIGUOUS = "ambiguous"  # a masked number fits two recipients; kept against the vendor id
+
+
+class Store:
+    def __init__(self, table_name: str, retention_days: int = 90, dynamodb: Any = None) -> None:
+        self.table = table_name
+        self.retention_seconds = retention_days * 86400
+        self._db = dynamodb or client("dynamodb")
+
+    # ------------------------------------------------------------------ helpers
+    def _expires(self, seconds: int | None = None) -> int:
+        return int(time.time()) + (seconds or self.retention_seconds)
+
+    def _put(self, item: dict[str, Any], condition: str | None = None) -> bool:
+        kwargs: dict[str, Any] = {"TableName": self.table, "Item": serialize(item)}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        try:
+            self._db.put_item(**kwargs)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        answer = self._db.get_item(
+            TableName=self.table, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=True
+        )
+        item = answer.get("Item")
+        return deserialize(item) if item else None
+
+    def _query(self, pk: str, prefix: str, *, consistent: bool = True) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": serialize({":pk": pk, ":prefix": prefix}),
+            "ConsistentRead": consistent,
+        }
+        while True:
+            page = self._db.query(**kwargs)
+            for item in page.get("Items", []):
+                yield deserialize(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # ------------------------------------------------------------------ send requests (claims)
+    def claim_request(self, message_id: str, account: str, lease_seconds: int) -> Claim:
+        """Take the request for this invocation. Conditional: two invocations never both own it."""
+        now = int(time.time())
+        try:
+            answer = self._db.update_item(
+                TableName=self.table,
+                Key=serialize({"pk": f"MSG#{message_id}", "sk": "REQUEST"}),
+                UpdateExpression=(
+                    "SET #state = :busy, lease_until = :lease, account = :account, updated_at = :now_iso, "
+                    "created_at = if_not_exists(created_at, :now_iso), expires_at = :expires "
+                    "ADD attempts :one"
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR (#state = :busy AND lease_until < :now)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=serialize(
+                    {
+                        ":busy": "in_progress",
+                        ":lease": now + lease_seconds,
+                        ":now": now,
+                        ":now_iso": iso(utcnow()),
+                        ":account": account,
+                        ":expires": self._expires(),
+                        ":one": 1,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+            current = self._get(f"MSG#{message_id}", "REQUEST") or {}
+            return Claim(ClaimState.DONE if current.get("state") == "done" else ClaimState.BUSY)
+        item = deserialize(answer["Attributes"])
+        inflight = frozenset(item.get("inflight") or ())
+        return Claim(
+            ClaimState.RECOVERED if int(item.get("attempts", 1)) > 1 else ClaimState.CLAIMED, inflight
+        )
+
+    def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
+        """Recipients about to be sent: if we crash now, the next attempt knows they may have left."""
+        self._set_op(message_id, "ADD", set(recipients))
+
+    def clear_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
+        self._set_op(message_id, "DELETE", set(recipients))
+
+    def _set_op(self, message_id: str, op: str, values: set[str]) -> None:
+        if not values:
+            return
+        self._db.update_item(
+            TableName=self.table,
+            Key=serialize({"pk": f"MSG#{message_id}", "sk": "REQUEST"}),
+            UpdateExpression=f"{op} inflight :values",
+            ExpressionAttributeValues={":values": {"SS": sorted(values)}},
+        )
+
+    def release_request(self, message_id: str) -> None:
+        """Give the lease back so the redelivered message can be taken at once."""
+        self._db.update_item(
+            TableName=self.table,
+            Key=serialize({"pk": f"MSG#{message_id}", "sk": "REQUEST"}),
+            UpdateExpression="SET lease_until = :zero",
+            ExpressionAttributeValues=serialize({":zero": 0}),
+        )
+
+    def finish_request(self, message_id: str) -> None:
+        self._db.update_item(
+            TableName=self.table,
+            Key=serialize({"pk": f"MSG#{message_id}", "sk": "REQUEST"}),
+            UpdateExpression="SET #state = :done, updated_at = :now REMOVE inflight",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=serialize({":done": "done", ":now": iso(utcnow())}),
+        )
+
+    def recorded_recipients(self, message_id: str) -> set[str]:
+        return {item["sk"][5:] for item in self._query(f"MSG#{message_id}", "RCPT#")}
+
+    # ------------------------------------------------------------------ recipient records
+    def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
+        """Write each recipient's first record (in parallel); True where it was new."""
+        if len(records) <= 4:
+            return [self.record_submission(r) for r in records]
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            return list(pool.map(self.record_submission, records))
+
+    def record_submission(self, record: RecipientRecord) -> bool:
+        """The recipient's first record, and its vendor-id lookup, in one transaction.
+
+        Conditional on the record not existing, so a redelivered request never writes (or
+        publishes) twice. Reports that arrived before this write are applied right after it.
+        """
+        now = iso(utcnow())
+        recipient_key = record.recipient or "invalid"
+        item: dict[str, Any] = {
+            "pk": f"MSG#{record.message_id}",
+            "sk": f"RCPT#{recipient_key}",
+            "type": RECIPIENT,
+            "message_id": record.message_id,
+            "recipient": record.recipient,
+            "account": record.account,
+            "vendor": record.vendor,
+            "vendor_message_id": record.vendor_message_id,
+            "status": record.status,
+            "status_rank": record.status.rank,
+            "final": record.status.final,
+            "vendor_status": record.vendor_status,
+            "description": record.description,
+            "tags": record.tags,
+            "kind": record.kind,
+            "created_at": now,
+            "updated_at": now,
+            "status_at": now,
+            "history": [{"status": record.status.value, "vendor_status": record.vendor_status, "at": now}],
+            "expires_at": self._expires(),
+        }
+        if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
+            item["pending_pk"] = f"PENDING#{record.account}"
+            item["pending_sk"] = f"{now}#{record.message_id}#{recipient_key}"
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": serialize(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        lookup_pk = None
+        if record.vendor_message_id and record.recipient and record.account:
+            lookup_pk = f"VID#{record.account}#{record.vendor_message_id}"
+            lookup = {
+                "pk": lookup_pk,
+                "sk": f"RCPT#{record.recipient}",
+                "type": "lookup",
+                "message_id": record.message_id,
+                "expires_at": self._expires(),
+            }
+            writes.append({"Put": {"TableName": self.table, "Item": serialize(lookup)}})
+        try:
+            self._db.transact_write_items(TransactItems=writes)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        if lookup_pk and record.recipient:
+            self._adopt_orphans(lookup_pk, record.message_id, record.recipient)
+        return True
+
+    def apply_report(self, account: str, report: ReportIn) -> ReportResult:
+        lookup_pk = f"VID#{account}#{report.vendor_message_id}"
+        candidates = self._candidates(lookup_pk, report)
+        if not candidates:
+            return self._keep_orphan(lookup_pk, report)
+        if len(candidates) > 1:
+            # A masked number fits two recipients of one vendor id: keep it, never guess.
+            digest = _digest(report.vendor_status, report.raw_time)
+            self._put(
+                {
+                    "pk": lookup_pk,
+                    "sk": f"AMBIGUOUS#{report.recipient_mask}#{digest}",
+                    "type": "ambiguous_report",
+                    "recipient_mask": report.recipient_mask,
+                    "candidates": len(candidates),
+                    "status": report.status,
+                    "vendor_status": report.vendor_status,
+                    "description": report.description,
+                    "raw_time": report.raw_time,
+                    "received_at": iso(utcnow()),
+                    "expires_at": self._expires(),
+                }
+            )
+            return ReportResult.AMBIGUOUS
+        message_id, recipient = candidates[0]
+        return self._advance(message_id, recipient, report)
+
+    def _candidates(self, lookup_pk: str, report: ReportIn) -> list[tuple[str, str]]:
+        """(message id, recipient) pairs of this vendor id that the report can be about."""
+        if report.recipient:
+            hit = self._get(lookup_pk, f"RCPT#{report.recipient}")
+            return [(hit["message_id"], report.recipient)] if hit else []
+        candidates = [(i["message_id"], i["sk"][5:]) for i in self._query(lookup_pk, "RCPT#")]
+        if report.recipient_mask:
+            candidates = [c for c in candidates if matches_mask(c[1], report.recipient_mask)]
+        return candidates
+
+    def _advance(self, message_id: str, recipient: str, report: ReportIn) -> ReportResult:
+        now = iso(utcnow())
+        occurred = iso(report.occurred_at) if report.occurred_at else now
+        names = {"#status": "status", "#final": "final"}
+        values = {
+            ":status": report.status,
+            ":rank": report.status.rank,
+            ":final": report.status.final,
+            ":vendor_status": report.vendor_status,
+            ":description": report.description,
+            ":occurred": occurred,
+            ":now": now,
+            ":raw_time": report.raw_time,
+            ":entry": [
+                {"status": report.status.value, "vendor_status": report.vendor_status, "at": occurred}
+            ],
+        }
+        update = (
+            "SET #status = :status, status_rank = :rank, #final = :final, vendor_status = :vendor_status, "
+            "description = :description, status_at = :occurred, updated_at = :now, "
+            "history = list_append(if_not_exists(history, :empty), :entry)"
+        )
+        values[":empty"] = []
+        if report.raw_time is not None:
+            update += ", vendor_time = :raw_time"
+        else:
+            values.pop(":raw_time")
+        if report.status.final:
+            update += " REMOVE pending_pk, pending_sk"
+        try:
+            self._db.update_item(
+                TableName=self.table,
+                Key=serialize({"pk": f"MSG#{message_id}", "sk": f"RCPT#{recipient}"}),
+                UpdateExpression=update,
+                ConditionExpression="attribute_exists(pk) AND status_rank < :rank",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=serialize(values),
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return ReportResult.UNCHANGED
+            raise
+        return ReportResult.UPDATED
+
+    def _keep_orphan(self, lookup_pk: str, report: ReportIn) -> ReportResult:
+        """Store a report whose submission is not recorded yet, then look once more.
+
+        The sender writes its lookup and then looks for orphans; we write the orphan and then look
+        for the lookup. With consistent reads at least one side sees the other, so none is stranded.
+        """
+        number = report.recipient or report.recipient_mask or "-"
+        sk = f"ORPHAN#{number}#{_digest(report.vendor_status, report.raw_time, report.status)}"
+        self._put(
+            {
+                "pk": lookup_pk,
+                "sk": sk,
+                "type": "orphan_report",
+                "recipient": report.recipient,
+                "recipient_mask": report.recipient_mask,
+                "status": report.status,
+                "vendor_status": report.vendor_status,
+                "description": report.description,
+                "occurred_at": iso(report.occurred_at) if report.occurred_at else None,
+                "raw_time": report.raw_time,
+                "received_at": iso(utcnow()),
+                "expires_at": self._expires(),
+            }
+        )
+        candidates = self._candidates(lookup_pk, report)
+        if len(candidates) == 1:
+            result = self._advance(candidates[0][0], candidates[0][1], report)
+            self._delete(lookup_pk, sk)
+            return result
+        return ReportResult.ORPHANED
+
+    def _adopt_orphans(self, lookup_pk: str, message_id: str, recipient: str) -> None:
+        for orphan in self._query(lookup_pk, "ORPHAN#"):
+            number = orphan.get("recipient")
+            masked = orphan.get("recipient_mask")
+            if number and number != recipient:
+                continue
+            if not number and masked and not matches_mask(recipient, masked):
+                continue
+            self._advance(message_id, recipient, _report_from_item(lookup_pk, orphan))
+            self._delete(lookup_pk, orphan["sk"])
+
+    def _delete(self, pk: str, sk: str) -> None:
+        self._db.delete_item(TableName=self.table, Key=serialize({"pk": pk, "sk": sk}))
+
+    def recipient(self, message_id: str, recipient: str) -> dict[str, Any] | None:
+        return self._get(f"MSG#{message_id}", f"RCPT#{recipient}")
+
+    def message(self, message_id: str) -> list[dict[str, Any]]:
+        """Every recipient record of a message: the answer to "what happened to this SMS?"."""
+        return list(self._query(f"MSG#{message_id}", "RCPT#"))
+
+    def pending_recipients(self, account: str, limit: int) -> list[PendingRecipient]:
+        """Recipients of this account still without a final status, oldest first (sparse GSI)."""
+        answer = self._db.query(
+            TableName=self.table,
+            IndexName="pending",
+            KeyConditionExpression="pending_pk = :pk",
+            ExpressionAttributeValues=serialize({":pk": f"PENDING#{account}"}),
+            Limit=limit,
+            ScanIndexForward=True,
+        )
+        result = []
+        for raw in answer.get("Items", []):
+            item = deserialize(raw)
+            result.append(
+                PendingRecipient(
+                    message_id=item["message_id"],
+                    recipient=item["recipient"],
+                    vendor_message_id=item["vendor_message_id"],
+                    created_at=item["created_at"],
+                )
+            )
+        return result
+
+    # ------------------------------------------------------------------ inbound, balance
+    def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool:
+        """Store an MO once; a repeated push of the same MO is recognised and not stored again."""
+        received = iso(inbound.received_at) if inbound.received_at else (inbound.raw_time or "-")
+        key = inbound.vendor_message_id or _digest(
+            inbound.sender, inbound.sender_mask, inbound.content, inbound.ext_no, inbound.raw_time
+        )
+        return self._put(
+            {
+                "pk": f"INBOUND#{account}",
+                "sk": f"{received}#{key}",
+                "type": INBOUND,
+                "account": account,
+                "vendor": vendor,
+                "sender": inbound.sender,
+                "sender_mask": inbound.sender_mask,
+                "content": inbound.content,
+                "ext_no": inbound.ext_no,
+                "vendor_message_id": inbound.vendor_message_id,
+                "received_at": received,
+                "vendor_time": inbound.raw_time,
+                "stored_at": iso(utcnow()),
+                "expires_at": self._expires(),
+            },
+            condition="attribute_not_exists(pk)",
+        )
+
+    def record_balance(self, account: str, vendor: str, balance: BalanceIn, threshold: float | None) -> None:
+        low = threshold is not None and balance.amount < Decimal(str(threshold))
+        self._put(
+            {
+                "pk": f"ACCOUNT#{account}",
+                "sk": "BALANCE",
+                "type": BALANCE,
+                "account": account,
+                "vendor": vendor,
+                "amount": balance.amount,
+                "currency": balance.currency,
+                "raw": balance.raw,
+                "low": low,
+                "threshold": threshold,
+                "polled_at": iso(utcnow()),
+            }
+        )
+
+    # ------------------------------------------------------------------ pushes (inbox)
+    def inbox_put(self, account: str, kind: str, body: bytes, content_type: str) -> tuple[str, str]:
+        """Keep a pushed body as received, before parsing it: nothing between here and the ack drops it."""
+        pk, sk = f"INBOX#{account}", f"{iso(utcnow())}#{uuid.uuid4().hex}"
+        self._put(
+            {
+                "pk": pk,
+                "sk": sk,
+                "type": "inbox",
+                "kind": kind,
+                "state": "received",
+                "content_type": content_type,
+                "body": body.decode("utf-8", errors="replace")[:300_000],
+                "expires_at": self._expires(7 * 86400),
+            }
+        )
+        return pk, sk
+
+    def inbox_mark(self, key: tuple[str, str], state: str, reason: str | None = None) -> None:
+        values: dict[str, Any] = {":state": state}
+        update = "SET #state = :state"
+        if reason:
+            update += ", reason = :reason"
+            values[":reason"] = reason[:500]
+        self._db.update_item(
+            TableName=self.table,
+            Key=serialize({"pk": key[0], "sk": key[1]}),
+            UpdateExpression=update,
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=serialize(values),
+        )
+
+    def inbox_unprocessed(self, account: str, older_than_seconds: int = 60) -> list[dict[str, Any]]:
+        """Pushes stored but not applied (the apply failed after the body was kept), for replay."""
+        cutoff = iso(utcnow().fromtimestamp(time.time() - older_than_seconds, tz=utcnow().tzinfo))
+        since = iso(utcnow().fromtimestamp(time.time() - 7 * 86400, tz=utcnow().tzinfo))
+        answer = self._db.query(
+            TableName=self.table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :since AND :cutoff",
+            FilterExpression="#state = :received",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=serialize(
+                {":pk": f"INBOX#{account}", ":since": since, ":cutoff": cutoff, ":received": "received"}
+            ),
+        )
+        return [deserialize(i) for i in answer.get("Items", [])]
+
+    # ------------------------------------------------------------------ tokens
+    def get_token(self, account: str) -> tuple[str, int] | None:
+        item = self._get(f"ACCOUNT#{account}", "TOKEN")
+        if not item:
+            return None
+        return str(item["token"]), int(item["valid_until"])
+
+    def put_token(self, account: str, token: str, valid_until: int) -> None:
+        self._put(
+            {
+                "pk": f"ACCOUNT#{account}",
+                "sk": "TOKEN",
+                "type": "token",
+                "token": token,
+                "valid_until": valid_until,
+                "expires_at": valid_until + 3600,
+            }
+        )
+
+    def drop_token(self, account: str, token: str) -> None:
+        """Forget a token the vendor refused, unless another instance already replaced it."""
+        try:
+            self._db.delete_item(
+                TableName=self.table,
+                Key=serialize({"pk": f"ACCOUNT#{account}", "sk": "TOKEN"}),
+                ConditionExpression="#token = :token",
+                ExpressionAttributeNames={"#token": "token"},
+                ExpressionAttributeValues=serialize({":token": token}),
+            )
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+
+
+def _report_from_item(lookup_pk: str, item: dict[str, Any]) -> ReportIn:
+    from datetime import datetime  # noqa: PLC0415
+
+    occurred = item.get("occurred_at")
+    return ReportIn(
+        vendor_message_id=lookup_pk.split("#", 2)[2],
+        status=Status(item["status"]),
+        vendor_status=str(item.get("vendor_status", "")),
+        description=str(item.get("description", "")),
+        recipient=item.get("recipient"),
+        recipient_mask=item.get("recipient_mask"),
+        occurred_at=datetime.fromisoformat(occurred.replace("Z", "+00:00")) if occurred else None,
+        raw_time=item.get("raw_time"),
+    )
+
+
+__all__ = ["Claim", "ClaimState", "RecipientRecord", "ReportResult", "Store", "mask"]

@@ -1,0 +1,20 @@
+"""The vendor registry: vendor id -> adapter class, imported only when an account uses it."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sms_gateway.vendors.base import VendorAdapter
+
+# vendor id -> "module:Class". Adding a vendor is one line here plus its module.
+VENDORS: dict[str, str] = {
+    "action_v1": "sms_gateway.vendors.action_v1:ActionV1Adapter",
+}
+
+
+def adapter_class(vendor: str) -> type[VendorAdapter]:
+    module_name, class_name = VENDORS[vendor].split(":")
+    cls: type[VendorAdapter] = getattr(importlib.import_module(module_name), class_name)
+    return cls

@@ -1,0 +1,311 @@
+"""action_v1: the `/sms?action=...` gateway (vendor document 004_cb8a16e64a688ed7.txt).
+
+- One endpoint, `POST {base_url}/sms`, form-encoded, `rt=json`; the action picks the operation.
+- Password plain, or MD5 when the account option `md5_password` is true: send signs
+  password+extno+content+mobile, p2p signs password+extno+mobileContentList (line breaks removed),
+  the others sign the password alone. The document does not say the digest's case; we send
+  lower-case hex, the usual reading (option `md5_uppercase` for gateways that want upper case).
+- A send answers per recipient (`mid`, `result`): one call can partly succeed.
+- Report and MO pulls are destructive: each record is handed out once.
+- Pushes mix MO (flag 0) and reports (flag 1) in one JSON array, acked with plain text `OK`.
+- Balance is in 厘 (1/1000 yuan), negative on post-paid accounts.
+
+Account options: `extno` (access number, required by most gateways), `md5_password` (bool),
+`md5_uppercase` (bool), `report_pull_size` (10..10000, default 1000), `mo_pull_size` (10..1000,
+default 1000), `p2p_line_separator` ("\n" by default; the document's example URL uses "\r").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+from sms_gateway.clock import vendor_time_to_utc
+from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
+from sms_gateway.models import (
+    BalanceIn,
+    HttpAnswer,
+    InboundIn,
+    PushBatch,
+    PushRequest,
+    ReportIn,
+    Status,
+    Submission,
+    SubmitOutcome,
+)
+from sms_gateway.observability import logger
+from sms_gateway.phone import from_vendor
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+
+# STATUS table (document section 7): the outcome of the whole request.
+STATUS_CODES: dict[str, str] = {
+    "0": "鉴权成功",
+    "1": "消息包格式错误",
+    "2": "IP鉴权错误",
+    "3": "账号密码不正确",
+    "4": "版本号错误",
+    "5": "其它错误",
+    "6": "接入点错误（如账户本身开的是CMPP接入）",
+    "7": "账号状态异常（账号已停用）",
+    "21": "连接过多",
+    "100": "系统内部错误，一般情况下例如：提交手机号码为 电信，但是该账号没用可用的电信接出点",
+    "102": "单次提交的号码数过多（建议200以内）",
+}
+# STATUS codes worth retrying: throttling, unspecified errors, and account/credential problems
+# that an operator fixes in the accounts document (retries end in the DLQ, which pages someone).
+RETRYABLE_STATUS = {"2", "3", "5", "6", "7", "21"}
+
+# RESULT table (document section 8): per recipient of a send or p2p call.
+RESULT_CODES: dict[str, tuple[Status, str]] = {
+    "0": (Status.SUBMITTED, "提交成功"),
+    "10": (Status.REJECTED, "原发号码错误，即extno错误"),
+    "15": (Status.FAILED, "余额不足"),
+    "17": (Status.REJECTED, "账号签名无效"),
+}
+
+# STAT table (document section 9): delivery reports. Anything else is an operator failure code,
+# kept raw as undelivered; MO:NNNN carries the upstream gateway's own code.
+STAT_CODES: dict[str, tuple[Status, str]] = {
+    "DELIVRD": (Status.DELIVERED, "短信投递成功"),
+    "EXPIRED": (Status.EXPIRED, "Message validity period has expired"),
+    "DELETED": (Status.UNDELIVERED, "Message has been deleted."),
+    "REJECTED": (Status.REJECTED, "Message is in a rejected state"),
+    "MA:0001": (Status.REJECTED, "全局黑名单号码"),
+    "MA:0002": (Status.REJECTED, "内容非法"),
+    "MA:0003": (Status.UNDELIVERED, "无法找到下级路由"),
+    "MA:0004": (Status.UNKNOWN, "未知"),
+    "MA:0005": (Status.UNDELIVERED, "目的号码格式错误"),
+    "MA:0006": (Status.REJECTED, "系统拒绝"),
+    "MA:0009": (Status.UNKNOWN, "未定义错误"),
+    "MA:0011": (Status.UNDELIVERED, "未知系统内部错误"),
+    "MA:0012": (Status.REJECTED, "防钓鱼"),
+    "MA:0013": (Status.UNDELIVERED, "非法错误的包时序"),
+    "MA:0014": (Status.UNDELIVERED, "非法的OP_ISDN号段"),
+    "MA:0021": (Status.UNDELIVERED, "号码格式错误"),
+    "MA:0022": (Status.REJECTED, "号码超过半小时下发次数限制"),
+    "MA:0023": (Status.REJECTED, "客户黑名单号码"),
+    "MA:0024": (Status.REJECTED, "内容未报备"),
+    "MA:0025": (Status.UNDELIVERED, "不支持该短信"),
+    "MA:0026": (Status.UNDELIVERED, "分条发送，组包超时"),
+    "MA:0027": (Status.REJECTED, "通道黑名单"),
+    "MA:0028": (Status.REJECTED, "全局黑名单号段"),
+    "MA:0029": (Status.REJECTED, "通道黑名单号段"),
+    "MA:0030": (Status.REJECTED, "直接产生拒绝报告"),
+    "MO:200": (Status.UNDELIVERED, "不支持分条短信"),
+    "MO:0254": (Status.UNDELIVERED, "转发提交超时"),
+    "MO:0255": (Status.UNDELIVERED, "转发提交过程中，连接断开"),
+}
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+FLAG_MO, FLAG_REPORT = 0, 1
+
+
+def stat_status(stat: str) -> tuple[Status, str]:
+    code = stat.strip()
+    if code in STAT_CODES:
+        return STAT_CODES[code]
+    if code.startswith("MO:"):
+        return Status.UNDELIVERED, "上级网关返回值，具体含义需上级网关解释"
+    return Status.UNDELIVERED, "运营商返回的失败代码"
+
+
+def result_status(result: object) -> tuple[Status, str]:
+    code = str(result).strip()
+    return RESULT_CODES.get(code, (Status.FAILED, "未知的提交错误代码"))
+
+
+def framed(content: str, sign: str | None) -> str:
+    """The content with its 【sign】 in front, as gateways that check signatures expect."""
+    if not sign or content.startswith("【") or content.endswith("】"):
+        return content
+    return f"【{sign}】{content}"
+
+
+class ActionV1Adapter(VendorAdapter):
+    vendor = "action_v1"
+    max_recipients_per_call = 500
+    supports_p2p = True
+    push_kinds = frozenset({"report", "mo"})
+    pulls_reports = True
+    pulls_inbound = True
+
+    # ----------------------------------------------------------------- auth
+    def _md5(self, text: str) -> str:
+        digest = hashlib.md5(text.encode("utf-8")).hexdigest()
+        return digest.upper() if self.option("md5_uppercase") else digest
+
+    def _password(self, *signed_parts: str) -> str:
+        password = self.account.credentials["password"]
+        if not self.option("md5_password"):
+            return password
+        return self._md5(password + "".join(signed_parts))
+
+    def _extno(self, submission: Submission | None = None) -> str:
+        base = str(self.option("extno", "") or "")
+        extension = submission.ext_no if submission and submission.ext_no else ""
+        return base + extension
+
+    def _call(self, form: dict[str, str], *, ambiguous_if_garbled: bool = False) -> dict[str, Any]:
+        form = {**form, "account": self.account.credentials["account"], "rt": "json"}
+        answer = self.http.json(
+            "POST", self.url("/sms"), data=form, ambiguous_if_garbled=ambiguous_if_garbled
+        )
+        if not isinstance(answer, dict):
+            raise VendorUnavailable(
+                "action_v1 answered JSON that is not an object", ambiguous=ambiguous_if_garbled
+            )
+        status = str(answer.get("status", "")).strip()
+        if status != "0":
+            description = STATUS_CODES.get(status, "未知的STATUS代码")
+            if status in RETRYABLE_STATUS or status not in STATUS_CODES:
+                raise VendorUnavailable(f"action_v1 status {status}: {description}")
+            raise SubmitRejected(f"STATUS:{status}", description)
+        return answer
+
+    # ----------------------------------------------------------------- send
+    def submit(self, submission: Submission) -> list[SubmitOutcome]:
+        extno = self._extno(submission)
+        numbers = {item.recipient: self.vendor_number(item.recipient) for item in submission.items}
+        if submission.p2p:
+            separator = str(self.option("p2p_line_separator", "\n"))
+            lines = [
+                f"{numbers[item.recipient]}#{framed(item.content or '', submission.sign)}"
+                for item in submission.items
+            ]
+            form = {
+                "action": "p2p",
+                "mobileContentList": separator.join(lines),
+                "extno": extno,
+                "password": self._password(extno, "".join(lines)),
+            }
+        else:
+            content = framed(submission.content or "", submission.sign)
+            mobile = ",".join(numbers[item.recipient] for item in submission.items)
+            form = {
+                "action": "send",
+                "mobile": mobile,
+                "content": content,
+                "extno": extno,
+                "password": self._password(extno, content, mobile),
+            }
+        answer = self._call(form, ambiguous_if_garbled=True)
+        by_mobile: dict[str, dict[str, Any]] = {}
+        for entry in answer.get("list") or []:
+            if isinstance(entry, dict) and entry.get("mobile") is not None:
+                by_mobile[str(entry["mobile"]).strip()] = entry
+        outcomes = []
+        for item in submission.items:
+            entry = by_mobile.get(numbers[item.recipient])
+            if entry is None:
+                outcomes.append(
+                    SubmitOutcome(
+                        item.message_id,
+                        item.recipient,
+                        Status.UNKNOWN,
+                        None,
+                        "missing",
+                        "the vendor's answer did not list this recipient",
+                    )
+                )
+                continue
+            status, description = result_status(entry.get("result"))
+            mid = entry.get("mid")
+            outcomes.append(
+                SubmitOutcome(
+                    item.message_id,
+                    item.recipient,
+                    status,
+                    str(mid) if mid not in (None, "") else None,
+                    str(entry.get("result")),
+                    description,
+                )
+            )
+        return outcomes
+
+    # ----------------------------------------------------------------- reports and MO
+    def _report(self, entry: dict[str, Any]) -> ReportIn:
+        stat = str(entry.get("stat", "")).strip()
+        status, description = stat_status(stat)
+        raw_time = entry.get("time")
+        return ReportIn(
+            vendor_message_id=str(entry["mid"]),
+            recipient=from_vendor(str(entry["mobile"])),
+            status=status,
+            vendor_status=stat,
+            description=description,
+            occurred_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
+            raw_time=raw_time,
+        )
+
+    def _inbound(self, entry: dict[str, Any]) -> InboundIn:
+        raw_time = entry.get("time")
+        mid = entry.get("mid")
+        return InboundIn(
+            sender=from_vendor(str(entry["mobile"])),
+            content=str(entry.get("content", "")),
+            received_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
+            raw_time=raw_time,
+            ext_no=str(entry["accessCode"]) if entry.get("accessCode") not in (None, "") else None,
+            vendor_message_id=str(mid) if mid not in (None, "") else None,
+        )
+
+    def _split(self, entries: list[Any]) -> PushBatch:
+        reports, inbound = [], []
+        for entry in entries:
+            if not isinstance(entry, dict) or "flag" not in entry or not entry.get("mobile"):
+                raise PushRejected("each record needs flag and mobile")
+            flag = int(str(entry["flag"]).strip() or -1)
+            if flag == FLAG_REPORT:
+                if not entry.get("mid") or entry.get("stat") in (None, ""):
+                    raise PushRejected("a report (flag 1) needs mid and stat")
+                reports.append(self._report(entry))
+            elif flag == FLAG_MO:
+                inbound.append(self._inbound(entry))
+            else:
+                raise PushRejected(f"unknown flag {entry['flag']!r} (0 = MO, 1 = report)")
+        return PushBatch(tuple(reports), tuple(inbound))
+
+    def parse_push(self, push: PushRequest) -> PushBatch:
+        body = json_body(push)
+        # One record alone is sometimes pushed without the surrounding array.
+        entries = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
+        if entries is None:
+            raise PushRejected("expected a JSON array of records")
+        try:
+            return self._split(entries)
+        except (TypeError, ValueError) as exc:
+            raise PushRejected(f"malformed record: {exc}") from exc
+
+    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
+        return HttpAnswer(200, "OK", "text/plain")
+
+    def _pull(self, action: str, size_option: str, maximum: int) -> list[dict[str, Any]]:
+        size = max(10, min(maximum, int(str(self.option(size_option, 1000)))))
+        answer = self._call({"action": action, "size": str(size), "password": self._password()})
+        entries = answer.get("list") or []
+        return [e for e in entries if isinstance(e, dict)]
+
+    def _tolerant(self, entries: list[dict[str, Any]], parse: Any) -> list[Any]:
+        # A pulled record is handed out once: one bad record must not cost the others.
+        parsed = []
+        for entry in entries:
+            try:
+                parsed.append(parse(entry))
+            except (KeyError, TypeError, ValueError):
+                logger.error("skipping an unreadable pulled record", extra={"fields": sorted(entry)})
+        return parsed
+
+    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+        entries = [e for e in self._pull("report", "report_pull_size", 10000) if str(e.get("flag", 1)) == "1"]
+        return self._tolerant(entries, self._report)
+
+    def pull_inbound(self) -> list[InboundIn]:
+        entries = [e for e in self._pull("mo", "mo_pull_size", 1000) if str(e.get("flag", 0)) == "0"]
+        return self._tolerant(entries, self._inbound)
+
+    # ----------------------------------------------------------------- balance
+    def balance(self) -> BalanceIn:
+        answer = self._call({"action": "balance", "password": self._password()})
+        li = Decimal(str(answer.get("balance", "0")))
+        return BalanceIn(amount=li / Decimal(1000), currency="CNY", raw=answer)

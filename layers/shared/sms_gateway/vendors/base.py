@@ -1,0 +1,105 @@
+"""The vendor adapter interface. A vendor is one module in this package with one subclass of it.
+
+Adding a vendor means: a module with its adapter, its code tables and its tests, and one line in
+vendors/__init__.py. Nothing in the handlers or the send/ingest/poll logic changes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar
+
+from sms_gateway.accounts import Account
+from sms_gateway.errors import PushRejected
+from sms_gateway.http import VendorHttp
+from sms_gateway.models import (
+    BalanceIn,
+    HttpAnswer,
+    InboundIn,
+    PendingRecipient,
+    PushBatch,
+    PushRequest,
+    ReportIn,
+    Submission,
+    SubmitOutcome,
+)
+from sms_gateway.tokens import TokenCache
+
+# Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
+PendingSource = Callable[[int], list[PendingRecipient]]
+
+
+class VendorAdapter(ABC):
+    vendor: ClassVar[str]
+    # Grouping and chunking in the send logic come from these declarations, never from constants.
+    max_recipients_per_call: ClassVar[int]
+    supports_templates: ClassVar[bool] = False
+    supports_p2p: ClassVar[bool] = False  # one call, a different text per recipient
+    native_scheduling: ClassVar[bool] = False  # the vendor holds a message until send_at
+    # The vendor recognises a resubmission of the same call_id, so resending after a crash or a
+    # lost answer cannot deliver twice.
+    idempotent_resubmit: ClassVar[bool] = False
+    push_kinds: ClassVar[frozenset[str]] = frozenset()  # callback kinds this vendor pushes
+    pulls_reports: ClassVar[bool] = False
+    pulls_inbound: ClassVar[bool] = False
+    # Once a push's raw body is stored, ack it even if applying it fails (it is replayed later):
+    # for vendors that push once and never again.
+    ack_once_stored: ClassVar[bool] = False
+
+    def __init__(self, account: Account, http: VendorHttp, tokens: TokenCache | None = None) -> None:
+        self.account = account
+        self.http = http
+        self.tokens = tokens
+
+    def option(self, name: str, default: object = None) -> object:
+        return self.account.options.get(name, default)
+
+    def url(self, path: str) -> str:
+        return f"{self.account.base_url}{path}"
+
+    def vendor_number(self, e164: str) -> str:
+        """The recipient as this vendor wants it; raise UnsupportedRecipient when it cannot send there."""
+        from sms_gateway.phone import cn_national  # noqa: PLC0415
+
+        return cn_national(e164)
+
+    # ----------------------------------------------------------------- sending
+    @abstractmethod
+    def submit(self, submission: Submission) -> list[SubmitOutcome]:
+        """One vendor call. Returns one outcome per item; raises VendorUnavailable or SubmitRejected."""
+
+    # ----------------------------------------------------------------- pushes
+    def parse_push(self, push: PushRequest) -> PushBatch:
+        raise PushRejected(f"{self.vendor} does not push {push.kind}")
+
+    def verify_push(self, push: PushRequest) -> None:
+        """Vendor-level authentication of a push (beyond our callback token); raise PushUnauthorized."""
+
+    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
+        """The exact answer the vendor's document asks for once the push is stored."""
+        return HttpAnswer(200, "", "text/plain")
+
+    # ----------------------------------------------------------------- polling
+    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+        return []
+
+    def pull_inbound(self) -> list[InboundIn]:
+        return []
+
+    @abstractmethod
+    def balance(self) -> BalanceIn: ...
+
+
+def json_body(push: PushRequest) -> object:
+    """The pushed body as JSON, or PushRejected with a short reason."""
+    import json  # noqa: PLC0415
+
+    if not push.body.strip():
+        raise PushRejected("empty body")
+    try:
+        return json.loads(push.body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PushRejected("body is not UTF-8") from exc
+    except json.JSONDecodeError as exc:
+        raise PushRejected(f"body is not valid JSON (line {exc.lineno} column {exc.colno})") from exc
