@@ -1,0 +1,86 @@
+"""Run one simulator per account of an accounts document.
+
+    python -m simulators --accounts accounts.json --push-base http://127.0.0.1:3000 \\
+        [--delivery push|pull|mixed] [--report-delay 0.2] [--verbose]
+
+Each simulator listens on its account's base_url port and pushes reports to
+``{push-base}/callbacks/{name}/report?token={callback_token}`` and MO to
+``{push-base}/callbacks/{name}/mo?token=…`` (action_v1 has one push address for both, so it
+uses the report URL). ``mixed`` alternates push and pull over the accounts in document order.
+Without ``--push-base`` everything is kept for pull. Once all are listening, one JSON line is
+printed on stdout: ``{"ready": true, "simulators": {name: url}, "delivery": {name: mode}}``.
+SIGINT or SIGTERM stops them all cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+import urllib.parse
+
+from . import simulator_for
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simulators", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--accounts", required=True, help='accounts document ({"accounts": [...]})')
+    parser.add_argument("--push-base", help="base URL of the callback receiver")
+    parser.add_argument("--delivery", choices=("push", "pull", "mixed"), default="push")
+    parser.add_argument("--report-delay", type=float, default=0.2, help="seconds after submit")
+    parser.add_argument("--verbose", action="store_true", help="log to stderr")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr)
+
+    with open(args.accounts, encoding="utf-8") as handle:
+        document = json.load(handle)
+    accounts = document["accounts"] if isinstance(document, dict) else document
+
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    sims = {}
+    try:
+        for index, account in enumerate(accounts):
+            sim = simulator_for(account, start=False)
+            mode = args.delivery
+            if mode == "mixed":
+                mode = "push" if index % 2 == 0 else "pull"
+            settings = {"delivery": mode if args.push_base else "pull", "report_delay": args.report_delay}
+            if args.push_base:
+                base = args.push_base.rstrip("/")
+                name = urllib.parse.quote(sim.name, safe="")
+                token = urllib.parse.quote(account.get("callback_token") or "", safe="")
+                settings["push_report_url"] = f"{base}/callbacks/{name}/report?token={token}"
+                settings["push_mo_url"] = f"{base}/callbacks/{name}/mo?token={token}"
+            sim.configure(**settings).start()
+            sims[sim.name] = sim
+    except Exception as exc:
+        for sim in sims.values():
+            sim.stop()
+        print(f"simulators: could not start: {exc}", file=sys.stderr)
+        return 2
+
+    print(
+        json.dumps(
+            {
+                "ready": True,
+                "simulators": {name: sim.url for name, sim in sims.items()},
+                "delivery": {name: sim.delivery for name, sim in sims.items()},
+            }
+        ),
+        flush=True,
+    )
+    while not stop.wait(0.2):
+        pass
+    for sim in sims.values():
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""What every simulator shares: faults, the /_sim control API, bookkeeping, simulator_for and
+the command line."""
+
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from simulators import SIMULATORS, ActionV1Simulator, PaaswV2Simulator, simulator_for
+
+REPO = Path(__file__).resolve().parents[2]
+ACTION_CREDS = {"account": "922011", "password": "pw"}
+
+
+def md5(text):
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+@pytest.fixture
+def action():
+    with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
+        sim.configure(report_delay=0.05)
+        yield sim
+
+
+def action_call(http, sim, action, timeout=5, **fields):
+    return http.post(
+        sim.url + "/sms",
+        timeout=timeout,
+        data={"action": action, "account": "922011", "password": "pw", "rt": "json", **fields},
+    )
+
+
+def action_send(http, sim, mobile="13800000001", timeout=5):
+    return action_call(http, sim, "send", timeout=timeout, mobile=mobile, content="hi", extno="106900")
+
+
+# --------------------------------------------------------------------------- faults
+
+
+def test_5xx_fault_answers_503_for_the_next_calls_of_its_path_only(http, action):
+    # Given two 5xx faults on sends
+    action.inject_fault("5xx", count=2, path="/sms?action=send")
+    # When balance is asked and three sends are made
+    balance = action_call(http, action, "balance")
+    codes = [action_send(http, action).status_code for _ in range(3)]
+    # Then balance is untouched, the first two sends get 503 and the third passes
+    assert balance.json()["status"] == 0
+    assert codes == [503, 503, 200]
+    assert action.calls("/sms?action=send") == 3 and len(action.messages) == 1
+
+
+def test_non_json_fault_answers_200_with_html(http, action):
+    action.inject_fault("non_json")
+    response = action_send(http, action)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    with pytest.raises(requests.exceptions.JSONDecodeError):
+        response.json()
+    assert action.messages == []
+
+
+def test_timeout_fault_answers_late_and_the_send_still_happens(http, action, wait_until):
+    # Given a slow vendor (0.6 s) and a client that waits 0.2 s
+    action.inject_fault("timeout", seconds=0.6)
+    # When the client times out
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        action_send(http, action, timeout=0.2)
+    # Then the vendor processed the send anyway (the duplicate risk a client must handle)
+    assert wait_until(lambda: len(action.messages) == 1, timeout=3)
+
+
+def test_timeout_fault_can_drop_the_connection_unprocessed(http, action):
+    action.inject_fault("timeout", seconds=0.1, then="drop")
+    with pytest.raises(requests.exceptions.ConnectionError):
+        action_send(http, action)
+    assert action.messages == [] and action.calls("/sms?action=send") == 1
+
+
+def test_unknown_path_and_wrong_method_answer_in_the_vendor_format(http):
+    with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
+        missing = http.post(sim.url + "/nope", json={})
+        wrong_method = http.get(sim.url + "/message/send")
+    assert missing.status_code == 404 and missing.json()["code"] != 0
+    assert wrong_method.status_code == 405 and "POST" in wrong_method.json()["message"]
+
+
+# --------------------------------------------------------------------------- bookkeeping
+
+
+def test_received_requests_and_calls_are_kept(http, action):
+    # When one send is made
+    action_send(http, action)
+    # Then the request is kept with its parsed parts, and /_sim calls are not counted
+    http.get(action.url + "/_sim/state")
+    [request] = action.received
+    assert request["method"] == "POST" and request["path"] == "/sms"
+    assert request["endpoint"] == "/sms?action=send"
+    assert request["form"]["mobile"] == "13800000001" and "mobile=13800000001" in request["raw"]
+    assert request["headers"]["Content-Type"] == "application/x-www-form-urlencoded"
+    assert request["json"] is None and isinstance(request["time"], float)
+    assert action.calls() == 1 and action.calls("/sms") == 1
+    message = action.messages[0]
+    assert {"id", "mobile", "content", "status", "scheduled"} <= set(message)
+    assert action.wait_idle(2) and action.messages[0]["status"] == "delivered"
+
+
+# --------------------------------------------------------------------------- control API
+
+
+def test_control_api_drives_a_simulator_out_of_process(http, receiver):
+    receiver.respond(200, "OK")
+    with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
+        control = sim.url + "/_sim"
+        # When configured, given an outcome, an MO and a fault through /_sim
+        assert http.post(
+            control + "/configure", json={"push_report_url": receiver.url + "/cb", "report_delay": 0.05}
+        ).json() == {"ok": True}
+        http.post(control + "/outcome", json={"mobile": "9", "outcome": "expired"})
+        action_send(http, sim, mobile="13800000009")
+        mo = http.post(
+            control + "/mo", json={"mobile": "13800000002", "content": "TD", "ext_no": "106900"}
+        ).json()
+        http.post(control + "/fault", json={"kind": "5xx", "count": 1, "path": "/sms"})
+        faulted = action_call(http, sim, "balance")
+        assert sim.wait_idle(2)
+        state = http.get(control + "/state").json()
+        bad = http.post(control + "/configure", json={"no_such_key": 1})
+        no_tokens = http.post(control + "/expire-tokens")
+    # Then it all shows in the state
+    assert mo["ok"] is True and faulted.status_code == 503
+    assert state["calls"] == {"/sms?action=send": 1, "/sms?action=balance": 1}
+    assert state["received"] == 2
+    assert state["messages"][0]["code"] == "EXPIRED"
+    pushed = [record for push in state["pushes"] for record in push["body"]]
+    assert sorted(r["flag"] for r in pushed) == [0, 1]
+    assert all(p["accepted"] for p in state["pushes"])
+    assert bad.status_code == 400 and "no_such_key" in bad.json()["error"]
+    assert no_tokens.status_code == 400 and "no tokens" in no_tokens.json()["error"]
+
+
+def test_control_api_expires_paasw_tokens(http):
+    with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
+        token = http.post(sim.url + "/message/token", json={"appId": "a", "secret": "s"}).json()
+        token = token["data"]["token"]
+        assert http.post(sim.url + "/_sim/expire-tokens").json() == {"ok": True}
+        answer = http.post(sim.url + "/message/balance", json={"token": token}).json()
+    assert answer["code"] != 0 and "token" in answer["message"]
+
+
+# --------------------------------------------------------------------------- simulator_for
+
+
+def test_simulator_for_builds_each_vendor_on_the_accounts_port(http, free_port):
+    for vendor in SIMULATORS:
+        port = free_port()
+        account = {
+            "name": f"{vendor}-acct",
+            "vendor": vendor,
+            "base_url": f"http://127.0.0.1:{port}",
+            "credentials": {},
+            "options": {},
+            "sign": "【圆通】",
+            "callback_token": "t",
+            "timezone": "Asia/Shanghai",
+        }
+        with simulator_for(account, report_delay=0.1) as sim:
+            assert isinstance(sim, SIMULATORS[vendor])
+            assert sim.url == f"http://127.0.0.1:{port}" and sim.name == f"{vendor}-acct"
+            assert sim.report_delay == 0.1
+            assert http.get(sim.url + "/_sim/state").json()["vendor"] == vendor
+    with pytest.raises(ValueError, match="no simulator for vendor 'nope'"):
+        simulator_for({"vendor": "nope"})
+
+
+def test_simulator_for_uses_credentials_options_and_a_base_url_path(http, free_port):
+    port = free_port()
+    account = {
+        "name": "cn-main",
+        "vendor": "action_v1",
+        "base_url": f"http://127.0.0.1:{port}/gw",
+        "credentials": ACTION_CREDS,
+        "options": {"extno": "106900", "md5_password": True},
+    }
+    with simulator_for(account) as sim:
+        answer = http.post(
+            sim.url + "/sms",
+            data={"action": "balance", "account": "922011", "password": md5("pw"), "rt": "json"},
+        ).json()
+    assert sim.url == f"http://127.0.0.1:{port}/gw" and answer["status"] == 0
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
+    tmp_path, http, receiver, free_port
+):
+    # Given an accounts document with two accounts
+    receiver.respond(200, "OK")
+    ports = free_port(), free_port()
+    accounts = {
+        "accounts": [
+            {
+                "name": "cn-main",
+                "vendor": "action_v1",
+                "base_url": f"http://127.0.0.1:{ports[0]}",
+                "credentials": ACTION_CREDS,
+                "options": {"extno": "106900"},
+                "callback_token": "tok+1",
+            },
+            {
+                "name": "cn-pwd",
+                "vendor": "pwd_v1",
+                "base_url": f"http://127.0.0.1:{ports[1]}",
+                "credentials": {"account": "a", "password": "b"},
+                "options": {},
+                "callback_token": "x",
+            },
+        ]
+    }
+    path = tmp_path / "accounts.json"
+    path.write_text(json.dumps(accounts), encoding="utf-8")
+    # When the command line starts them in mixed mode
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulators",
+            "--accounts",
+            str(path),
+            "--push-base",
+            receiver.url,
+            "--delivery",
+            "mixed",
+            "--report-delay",
+            "0.05",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    killer = threading.Timer(15, proc.kill)
+    killer.start()
+    try:
+        ready = json.loads(proc.stdout.readline())
+        # Then one ready line names every simulator and its URL
+        assert ready["ready"] is True
+        assert ready["simulators"] == {
+            "cn-main": f"http://127.0.0.1:{ports[0]}",
+            "cn-pwd": f"http://127.0.0.1:{ports[1]}",
+        }
+        assert ready["delivery"] == {"cn-main": "push", "cn-pwd": "pull"}
+        # And a report of the pushing account reaches /callbacks/{name}/report?token=…
+        http.post(
+            ready["simulators"]["cn-main"] + "/sms",
+            data={
+                "action": "send",
+                "account": "922011",
+                "password": "pw",
+                "mobile": "13800000001",
+                "content": "hi",
+                "extno": "106900",
+                "rt": "json",
+            },
+        )
+        [push] = receiver.wait_for(1, timeout=5)
+        assert push["path"] == "/callbacks/cn-main/report?token=tok%2B1"
+        assert push["json"][0]["stat"] == "DELIVRD"
+        # And SIGTERM stops it cleanly
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        killer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+        proc.stdout.close()
+        proc.stderr.close()
