@@ -10,7 +10,8 @@ from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
 from sms_gateway.sending import Outcome
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch that fails whole is returned whole, as batch item failures, not as an invocation error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class SendLater(Exception):

@@ -61,6 +61,12 @@ def mask(number: str | None) -> str:
     return text[:3] + "*" * (len(text) - 7) + text[-4:]
 
 
+def cn_mask(e164: str) -> str:
+    """The masked form Chinese gateways print (first three, four stars, last four): 135****9831."""
+    national = e164[3:] if e164.startswith("+86") else e164.lstrip("+")
+    return national[:3] + "****" + national[-4:] if len(national) > 7 else national
+
+
 def matches_mask(e164: str, masked: str) -> bool:
     """True when a vendor's masked number (``135****9831``) fits the full number's visible digits."""
     national = e164[3:] if e164.startswith("+86") else e164.lstrip("+")

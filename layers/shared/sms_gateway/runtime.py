@@ -19,7 +19,9 @@ from sms_gateway.vendors.base import VendorAdapter
 @cache
 def store() -> Store:
     settings = get_settings()
-    return Store(settings.table_name, settings.record_retention_days)
+    return Store(
+        settings.table_name, settings.record_retention_days, write_threads=settings.store_write_threads
+    )
 
 
 @cache

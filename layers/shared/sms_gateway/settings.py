@@ -21,6 +21,8 @@ class Settings(BaseModel):
     http_read_timeout_seconds: float = 10.0
     # Stop starting vendor calls when the invocation has less than this left.
     send_time_reserve_seconds: float = 15.0
+    # Recipient records written in parallel by one invocation (a 10,000-number request).
+    store_write_threads: int = Field(default=8, ge=1, le=64)
 
 
 _ENV = {
@@ -34,6 +36,7 @@ _ENV = {
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
     "send_time_reserve_seconds": "SEND_TIME_RESERVE_SECONDS",
+    "store_write_threads": "STORE_WRITE_THREADS",
 }
 
 

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError
 from sms_gateway.aws import client
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn, Status
-from sms_gateway.phone import mask, matches_mask
+from sms_gateway.phone import cn_mask, mask, matches_mask
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -110,9 +110,12 @@ class ReportResult(StrEnum):
 
 
 class Store:
-    def __init__(self, table_name: str, retention_days: int = 90, dynamodb: Any = None) -> None:
+    def __init__(
+        self, table_name: str, retention_days: int = 90, dynamodb: Any = None, write_threads: int = 8
+    ) -> None:
         self.table = table_name
         self.retention_seconds = retention_days * 86400
+        self.write_threads = write_threads
         self._db = dynamodb or client("dynamodb")
 
     # ------------------------------------------------------------------ helpers
@@ -232,14 +235,20 @@ class Store:
 
     # ------------------------------------------------------------------ recipient records
     def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
-        """Write each recipient's first record (in parallel); True where it was new."""
-        if len(records) <= 4:
-            return [self.record_submission(r) for r in records]
-        with ThreadPoolExecutor(max_workers=16) as pool:
-            return list(pool.map(self.record_submission, records))
+        """Write each recipient's first record (in parallel threads); True where it was new.
+
+        Then apply the reports that arrived before their submission was recorded (orphans).
+        """
+        if self.write_threads <= 1 or len(records) <= 4:
+            created = [self.record_submission(r) for r in records]
+        else:
+            with ThreadPoolExecutor(max_workers=self.write_threads) as pool:
+                created = list(pool.map(self.record_submission, records))
+        self._adopt_orphans([r for r, new in zip(records, created, strict=True) if new])
+        return created
 
     def record_submission(self, record: RecipientRecord) -> bool:
-        """The recipient's first record, and its vendor-id lookup, in one transaction.
+        """The recipient's first record, and its vendor-id lookup.
 
         Conditional on the record not existing, so a redelivered request never writes (or
         publishes) twice. Reports that arrived before this write are applied right after it.
@@ -271,35 +280,20 @@ class Store:
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
             item["pending_pk"] = f"PENDING#{record.account}"
             item["pending_sk"] = f"{now}#{record.message_id}#{recipient_key}"
-        writes: list[dict[str, Any]] = [
-            {
-                "Put": {
-                    "TableName": self.table,
-                    "Item": serialize(item),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            }
-        ]
-        lookup_pk = None
+        # The lookup first, then the record: a report that finds the lookup but not yet the record
+        # is kept as an orphan (see _advance), never lost. No transaction: one recipient, two
+        # idempotent puts, and the record's condition alone decides whether it is new.
         if record.vendor_message_id and record.recipient and record.account:
-            lookup_pk = f"VID#{record.account}#{record.vendor_message_id}"
-            lookup = {
-                "pk": lookup_pk,
-                "sk": f"RCPT#{record.recipient}",
-                "type": "lookup",
-                "message_id": record.message_id,
-                "expires_at": self._expires(),
-            }
-            writes.append({"Put": {"TableName": self.table, "Item": serialize(lookup)}})
-        try:
-            self._db.transact_write_items(TransactItems=writes)
-        except ClientError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        if lookup_pk and record.recipient:
-            self._adopt_orphans(lookup_pk, record.message_id, record.recipient)
-        return True
+            self._put(
+                {
+                    "pk": f"VID#{record.account}#{record.vendor_message_id}",
+                    "sk": f"RCPT#{record.recipient}",
+                    "type": "lookup",
+                    "message_id": record.message_id,
+                    "expires_at": self._expires(),
+                }
+            )
+        return self._put(item, condition="attribute_not_exists(pk)")
 
     def apply_report(self, account: str, report: ReportIn) -> ReportResult:
         lookup_pk = f"VID#{account}#{report.vendor_message_id}"
@@ -326,7 +320,10 @@ class Store:
             )
             return ReportResult.AMBIGUOUS
         message_id, recipient = candidates[0]
-        return self._advance(message_id, recipient, report)
+        result = self._advance(message_id, recipient, report)
+        if result is ReportResult.ORPHANED:
+            return self._keep_orphan(lookup_pk, report)
+        return result
 
     def _candidates(self, lookup_pk: str, report: ReportIn) -> list[tuple[str, str]]:
         """(message id, recipient) pairs of this vendor id that the report can be about."""
@@ -377,9 +374,11 @@ class Store:
                 ExpressionAttributeValues=serialize(values),
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
-                return ReportResult.UNCHANGED
-            raise
+            if not _conditional_failed(exc):
+                raise
+            if self._get(f"MSG#{message_id}", f"RCPT#{recipient}") is None:
+                return ReportResult.ORPHANED  # the lookup is written before its record
+            return ReportResult.UNCHANGED
         return ReportResult.UPDATED
 
     def _keep_orphan(self, lookup_pk: str, report: ReportIn) -> ReportResult:
@@ -388,8 +387,9 @@ class Store:
         The sender writes its lookup and then looks for orphans; we write the orphan and then look
         for the lookup. With consistent reads at least one side sees the other, so none is stranded.
         """
-        number = report.recipient or report.recipient_mask or "-"
-        sk = f"ORPHAN#{number}#{_digest(report.vendor_status, report.raw_time, report.status)}"
+        # One orphan per vendor id and number, found later by key (no query): the first report wins,
+        # as it would have on the record (every report status is final).
+        sk = f"ORPHAN#{report.recipient or report.recipient_mask or '-'}"
         self._put(
             {
                 "pk": lookup_pk,
@@ -404,25 +404,49 @@ class Store:
                 "raw_time": report.raw_time,
                 "received_at": iso(utcnow()),
                 "expires_at": self._expires(),
-            }
+            },
+            condition="attribute_not_exists(pk)",
         )
         candidates = self._candidates(lookup_pk, report)
         if len(candidates) == 1:
             result = self._advance(candidates[0][0], candidates[0][1], report)
-            self._delete(lookup_pk, sk)
-            return result
+            if result is not ReportResult.ORPHANED:
+                self._delete(lookup_pk, sk)
+                return result
         return ReportResult.ORPHANED
 
-    def _adopt_orphans(self, lookup_pk: str, message_id: str, recipient: str) -> None:
-        for orphan in self._query(lookup_pk, "ORPHAN#"):
-            number = orphan.get("recipient")
-            masked = orphan.get("recipient_mask")
-            if number and number != recipient:
+    def _adopt_orphans(self, records: list[RecipientRecord]) -> None:
+        """Apply kept reports to newly recorded recipients: batched reads by key, one per form of
+        the number a vendor may have used (full, masked as 135****9831, or none)."""
+        wanted: dict[tuple[str, str], RecipientRecord] = {}
+        for record in records:
+            if not (record.vendor_message_id and record.recipient and record.account):
                 continue
-            if not number and masked and not matches_mask(recipient, masked):
-                continue
-            self._advance(message_id, recipient, _report_from_item(lookup_pk, orphan))
-            self._delete(lookup_pk, orphan["sk"])
+            pk = f"VID#{record.account}#{record.vendor_message_id}"
+            for number in (record.recipient, cn_mask(record.recipient), "-"):
+                wanted[(pk, f"ORPHAN#{number}")] = record
+        keys = list(wanted)
+        for start in range(0, len(keys), 100):
+            request = {
+                self.table: {
+                    "Keys": [serialize({"pk": pk, "sk": sk}) for pk, sk in keys[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self._db.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.table, []):
+                    orphan = deserialize(raw)
+                    record = wanted[(orphan["pk"], orphan["sk"])]
+                    masked = orphan.get("recipient_mask")
+                    if masked and not matches_mask(record.recipient or "", masked):
+                        continue
+                    assert record.recipient is not None
+                    self._advance(
+                        record.message_id, record.recipient, _report_from_item(orphan["pk"], orphan)
+                    )
+                    self._delete(orphan["pk"], orphan["sk"])
+                request = answer.get("UnprocessedKeys") or {}
 
     def _delete(self, pk: str, sk: str) -> None:
         self._db.delete_item(TableName=self.table, Key=serialize({"pk": pk, "sk": sk}))
