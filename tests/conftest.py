@@ -21,6 +21,7 @@ import pytest
 from moto import mock_aws
 
 from tests.support.aws import AwsEnv, reset_process_caches
+from tests.support.callback_bridge import CallbackBridge
 from tests.support.vendor_server import VendorServer
 
 
@@ -38,3 +39,10 @@ def vendor() -> Iterator[VendorServer]:
     server = VendorServer().start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def callbacks(aws: AwsEnv) -> Iterator[CallbackBridge]:
+    bridge = CallbackBridge().start()
+    yield bridge
+    bridge.stop()

@@ -186,7 +186,7 @@ class ReportIn:
 class InboundIn:
     """An MO (a reply from a phone), normalised."""
 
-    sender: str  # E.164
+    sender: str | None  # E.164; None when the vendor shows only a masked number
     content: str
     received_at: datetime | None
     raw_time: str | None

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 # vendor id -> "module:Class". Adding a vendor is one line here plus its module.
 VENDORS: dict[str, str] = {
     "action_v1": "sms_gateway.vendors.action_v1:ActionV1Adapter",
+    "intl_v1": "sms_gateway.vendors.intl_v1:IntlV1Adapter",
+    "paasw_v1": "sms_gateway.vendors.paasw_v1:PaaswV1Adapter",
+    "paasw_v2": "sms_gateway.vendors.paasw_v2:PaaswV2Adapter",
+    "pwd_v1": "sms_gateway.vendors.pwd_v1:PwdV1Adapter",
 }
 
 
