@@ -71,7 +71,7 @@ class PushService:
 
         key = self.store.inbox_put(account.name, kind, body, push.content_type)
         try:
-            batch = adapter.parse_push(push)
+            batch = parse(adapter, push)
         except PushRejected as exc:
             self.store.inbox_mark(key, "rejected", str(exc))
             logger.warning("push rejected", extra={"account": account.name, "kind": kind, "reason": str(exc)})
@@ -98,7 +98,7 @@ class PushService:
                 item["kind"], {}, {}, str(item["body"]).encode(), str(item.get("content_type", ""))
             )
             try:
-                batch = adapter.parse_push(push)
+                batch = parse(adapter, push)
             except PushRejected as exc:
                 self.store.inbox_mark(key, "rejected", str(exc))
                 continue
@@ -106,6 +106,16 @@ class PushService:
             self.store.inbox_mark(key, "applied")
             replayed += 1
         return replayed
+
+
+def parse(adapter: VendorAdapter, push: PushRequest) -> PushBatch:
+    """The adapter's parse, with any parsing slip turned into a 400: bad input is never a 500."""
+    try:
+        return adapter.parse_push(push)
+    except PushRejected:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise PushRejected(f"malformed {push.kind} push ({type(exc).__name__})") from exc
 
 
 def header_map(raw: dict[str, Any] | None) -> dict[str, str]:

@@ -1,0 +1,91 @@
+"""Benchmarks that print figures: grouping and chunking, push parsing, and cold import cost.
+
+Run with `make bench`. Figures vary by machine; compare runs on the same one.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
+
+from sms_gateway.accounts import Account  # noqa: E402
+from sms_gateway.http import VendorHttp  # noqa: E402
+from sms_gateway.models import OutboundItem, PushRequest, SendRequest  # noqa: E402
+from sms_gateway.sending import SendService, Work  # noqa: E402
+from sms_gateway.vendors.action_v1 import ActionV1Adapter  # noqa: E402
+
+
+def best_of(runs: int, fn) -> float:  # type: ignore[no-untyped-def]
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        timings.append(time.perf_counter() - start)
+    return min(timings)
+
+
+def grouping() -> None:
+    account = Account(
+        name="cn-main", vendor="action_v1", base_url="http://127.0.0.1:9",
+        credentials={"account": "a", "password": "p"},
+    )
+    adapter = ActionV1Adapter(account, VendorHttp())
+    works = []
+    for r in range(100):  # a batch of 100 requests x 100 numbers, 4 distinct texts
+        request = SendRequest(id=f"m{r}", to=[f"139{r:04d}{n:04d}" for n in range(100)], content=f"text {r % 4}")
+        items = [OutboundItem(f"m{r}", f"+86{n}", None) for n in request.to]
+        works.append(Work(f"s{r}", f"m{r}", request, account, adapter, items))
+    service = SendService.__new__(SendService)
+    chunks: list[int] = []
+
+    def run() -> None:
+        chunks.clear()
+        for group in service._groups(works):
+            chunks.extend(len(c) for c in SendService._chunks(group))
+
+    seconds = best_of(5, run)
+    print(f"grouping: 10,000 recipients in 100 requests -> {len(chunks)} vendor calls "
+          f"(sizes {sorted(set(chunks))}) in {seconds * 1000:.1f} ms")
+
+
+def parsing() -> None:
+    account = Account(
+        name="cn-main", vendor="action_v1", base_url="http://127.0.0.1:9",
+        credentials={"account": "a", "password": "p"},
+    )
+    adapter = ActionV1Adapter(account, VendorHttp())
+    records = [
+        {"flag": 1, "mid": f"4C36{n:012X}", "spid": "922011", "accessCode": "10690",
+         "mobile": f"1898343{n % 10000:04d}", "stat": "DELIVRD", "time": "2017-04-12 01:38:21"}
+        for n in range(1000)
+    ]
+    push = PushRequest("report", {}, {}, json.dumps(records).encode(), "application/json")
+    seconds = best_of(5, lambda: adapter.parse_push(push))
+    print(f"action_v1 push parsing: 1,000 reports in {seconds * 1000:.1f} ms "
+          f"({1000 / seconds:,.0f} reports/s)")
+
+
+def cold_import() -> None:
+    code = "import sms_gateway.sending, sms_gateway.ingest, sms_gateway.vendors.action_v1"
+    env_path = f"{ROOT / 'layers' / 'shared'}"
+    timings = []
+    for _ in range(5):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": env_path})
+        timings.append(time.perf_counter() - start)
+    baseline = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
+    print(f"cold import of the send path: median {statistics.median(timings) * 1000:.0f} ms "
+          f"(interpreter start alone {baseline * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    grouping()
+    parsing()
+    cold_import()
