@@ -17,7 +17,7 @@ def test_the_simulator_push_is_stored_and_acked_ok(aws: AwsEnv, callbacks: Callb
     sim.start()
     try:
         aws.put_accounts(action_v1_account(sim.url))
-        sim.configure(push_report_url=callbacks.url("cn-main", "report"), delivery="push", report_delay=0.05)
+        sim.configure(push_report_url=callbacks.url("cn-main", "report"), delivery="push", report_delay=0.5)
         # When a message is sent and the simulator pushes its report
         record = load_event("send/sqs-batch.json")["Records"][1]
         answer = load_handler("send")({"Records": [record]}, FakeContext())

@@ -1,0 +1,487 @@
+"""paasw_v2: the paasw gateway HTTP API v2.0 (vendor document 001_61f7708193d5d38a.txt).
+
+What the document says, and what it leaves open (our reading is given after each "->"):
+
+- Every call is a POST. Each operation has a JSON endpoint (`/message/...`) and most have a
+  form endpoint (`/msg/...`): token `/message/token` | `/message/tokenApi`, send `/message/send`
+  | `/msg/send`, template send `/message/sendTemplate` | `/msg/sendTemplate`, balance
+  `/message/balance` | `/msg/balance`. The report and MO pulls, `/message/deliver` and
+  `/message/mo`, exist in JSON only. -> The account option `body_format` picks one format for
+  every operation that has both; the pulls are always JSON.
+- Token: appId + secret -> `data.token` and `data.expires_in` (7200 s); the same token is
+  answered while valid, and a reset secret kills it early, so "developers should retry
+  fetching the token". The document lists no error codes at all ("0为成功，其它为错误码"). ->
+  A call is taken as refused for its token when its `code` is listed in the option
+  `token_error_codes`, or when its `message` names the token (`token无效`, `token expired`...).
+  The refused token is dropped everywhere (memory and table), a new one fetched, and the call
+  made once more; a second refusal is a transient VendorUnavailable.
+- The token is kept in `self.tokens` (memory + the table), so concurrent Lambda instances
+  share one token.
+- Send: `mobile` is a comma list of at most 1000 numbers, `msg` carries its 【sign】,
+  `productId` is 1 (verification), 2 (notification) or 3 (marketing), `extNo` is digits,
+  `time` is `yyyy-MM-dd HH:mm:ss` for a scheduled send. -> The sign is put in front of the
+  content unless the content already starts or ends with a 【...】 sign; a content without any
+  sign is refused before any call (the vendor requires it). `time` is the account's timezone;
+  it is sent only for a `send_at` still in the future, and optional fields are omitted when
+  unset (the document's example sends them as "", which the table marks as not required).
+- Template send: `templateId` and `params`. The table calls `params` a "JsonArray" of type
+  String, but its example (and the JSON request example) is an object
+  `{"code":"523648","minute":"2"}`. -> JSON body: `params` is that object; form body: its JSON
+  text. The template carries its own sign, so no sign is sent with it.
+- The send answer's `data.batchId` is documented as Long, with an example of 20 digits
+  (39036632588910887018) that no 64-bit integer holds; it arrives as a JSON number there and as
+  a string in reports. -> Every answer is parsed with Python's json (integers stay exact) and
+  `parse_float=Decimal` (no value ever goes through float); `vendor_id()` normalises a batchId
+  once, to its decimal digits as a string, whichever form it came in.
+- One batchId covers every number of the call: a report is matched on batchId + mobile.
+- Report codes (`chnRptCode`): `DELIVRD` is the only success; anything else (the document's
+  example is `DB:0141`) is a carrier failure kept raw. -> The usual CMPP stat words map to the
+  matching canonical status (EXPIRED -> expired, REJECTD -> rejected, UNKNOWN -> unknown, ...);
+  every other code is undelivered with the raw code kept.
+- Report and MO pushes are `{"count": n, "data": [...]}` (the pulls answer the same fields plus
+  code and message). -> On input we also take a bare array of records and a single record, and
+  a record's shape decides what it is (batchId/chnRptCode: a report; content/replyDate: an MO),
+  so one push address configured for both kinds still works. `count` is informational: a
+  mismatch is logged, never refused. A malformed record refuses the whole push (400, kept in
+  the inbox) with a short reason.
+- MO records carry no id: the store de-duplicates them on number, content, extNo and time, so
+  a repeated push changes nothing (and two identical MO within the same second count once, as
+  in the document's own example).
+- The push acknowledgement is not specified. -> HTTP 200 with `{"code":0,"message":"请求成功"}`
+  (application/json): HTTP 200 is what the document implies, and a body in the vendor's own
+  success format is the most likely thing a push client that checks bodies would look for.
+  The document says nothing about re-pushing, so a push is acked only once it is stored.
+- Pulled reports and MO are handed out once: each pulled record is parsed on its own and a bad
+  one is logged and skipped, never allowed to cost the others.
+- Balance: `data.balance` in yuan (a Double) -> Decimal, currency CNY.
+- Numbers: mainland mobile numbers only, 11 digits without country code.
+
+Account options (all optional):
+- `body_format`: `"json"` (default) or `"form"`: the endpoints used for token, send, template
+  send and balance.
+- `default_ext_no`: digits sent as `extNo` when the request gives no `ext_no`.
+- `token_error_codes`: vendor codes (list) meaning "token invalid or expired"; by default only
+  a message naming the token is recognised.
+- `retryable_codes`: send answer codes that are transient (throttling); retried through the
+  queue. By default every non-zero send code refuses the call for good (SMS Submit Failed with
+  the raw code), since the document names none.
+- `poll_reports`, `poll_inbound` (bool, default true): set to false on an account whose reports
+  or MO are pushed, to skip the scheduled pulls.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
+from sms_gateway.errors import PushRejected, SubmitRejected, UnsupportedRecipient, VendorUnavailable
+from sms_gateway.models import (
+    BalanceIn,
+    HttpAnswer,
+    InboundIn,
+    MessageKind,
+    PushBatch,
+    PushRequest,
+    ReportIn,
+    Status,
+    Submission,
+    SubmitOutcome,
+)
+from sms_gateway.observability import logger
+from sms_gateway.phone import cn_national, from_vendor, mask
+from sms_gateway.vendors.base import PendingSource, VendorAdapter
+
+T = TypeVar("T")
+
+# (JSON endpoint, form endpoint); None where the document has no form variant.
+TOKEN = ("/message/token", "/message/tokenApi")
+SEND = ("/message/send", "/msg/send")
+SEND_TEMPLATE = ("/message/sendTemplate", "/msg/sendTemplate")
+BALANCE = ("/message/balance", "/msg/balance")
+DELIVER = ("/message/deliver", None)
+MO = ("/message/mo", None)
+
+OK = "0"
+DEFAULT_TOKEN_LIFETIME = 7200  # the document's expires_in
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# productId (document sections 3-6): 1 验证码, 2 普通短信, 3 营销短信.
+PRODUCT_IDS: dict[MessageKind, str] = {
+    MessageKind.VERIFICATION: "1",
+    MessageKind.NOTIFICATION: "2",
+    MessageKind.MARKETING: "3",
+}
+
+# chnRptCode (sections 7 and 11): the carrier's own code. Only DELIVRD is a success. The document
+# shows DB:0141 as its example; the CMPP stat words are mapped to the matching canonical status.
+REPORT_CODES: dict[str, tuple[Status, str]] = {
+    "DELIVRD": (Status.DELIVERED, "短信投递成功"),
+    "EXPIRED": (Status.EXPIRED, "短信过期未送达"),
+    "UNDELIV": (Status.UNDELIVERED, "短信无法投递"),
+    "DELETED": (Status.UNDELIVERED, "短信已被删除"),
+    "REJECTD": (Status.REJECTED, "短信被拒绝"),
+    "REJECTED": (Status.REJECTED, "短信被拒绝"),
+    "UNKNOWN": (Status.UNKNOWN, "状态未知"),
+    "DB:0141": (Status.UNDELIVERED, "运营商返回的失败代码"),
+}
+CARRIER_FAILURE = "运营商返回的失败代码"
+
+# Sections 3-6: "mobile: 发送手机号" -- mainland mobile numbers, 11 digits.
+MAINLAND_MOBILE = re.compile(r"^1\d{10}$")
+SIGN = re.compile(r"^【[^【】]+】|【[^【】]+】$")
+DIGITS = re.compile(r"^\d+$")
+
+
+def report_status(code: str) -> tuple[Status, str]:
+    """The canonical status of a chnRptCode: DELIVRD is delivered, anything unknown undelivered."""
+    return REPORT_CODES.get(code.strip(), (Status.UNDELIVERED, CARRIER_FAILURE))
+
+
+def vendor_id(value: object) -> str:
+    """A batchId, normalised once: its decimal digits as a string (int, digit string or Decimal).
+
+    Never through float: a 20-digit id does not survive a double. Raises ValueError when absent.
+    """
+    if value is None or isinstance(value, bool):
+        raise ValueError("batchId is missing")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, float):  # only reachable when a caller parsed with floats
+        raise ValueError("batchId arrived as a float and may have lost digits")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("batchId is empty")
+    # A number written as a string, with or without leading zeros, is the same number.
+    return str(int(text)) if DIGITS.match(text) else text
+
+
+def framed(content: str, sign: str | None) -> str:
+    """The content with its 【sign】 in front, unless it already starts or ends with one."""
+    if not sign or SIGN.search(content):
+        return content
+    return f"【{sign}】{content}"
+
+
+def load_json(data: bytes) -> Any:
+    """JSON with exact integers and decimals (never float); ValueError when it is not JSON."""
+    return json.loads(data, parse_float=Decimal)
+
+
+def _text(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+class PaaswV2Adapter(VendorAdapter):
+    vendor = "paasw_v2"
+    max_recipients_per_call = 1000
+    supports_templates = True
+    native_scheduling = True
+    push_kinds = frozenset({"report", "mo"})
+    pulls_reports = True
+    pulls_inbound = True
+
+    _local_token: str | None = None  # only when no shared TokenCache was given (unit tests)
+
+    # ----------------------------------------------------------------- options
+    def _form(self) -> bool:
+        body_format = str(self.option("body_format", "json") or "json").strip().lower()
+        if body_format not in ("json", "form"):
+            # Raised before any call: the request is retried once the accounts document is fixed.
+            raise VendorUnavailable("paasw_v2 option body_format must be 'json' or 'form'")
+        return body_format == "form"
+
+    def _codes(self, name: str) -> set[str]:
+        raw = self.option(name) or []
+        values = raw if isinstance(raw, list | tuple | set) else [raw]
+        return {str(v).strip() for v in values}
+
+    def _endpoint(self, pair: tuple[str, str | None]) -> tuple[str, bool]:
+        """(path, as a form?) for an operation, following `body_format`."""
+        if pair[1] is not None and self._form():
+            return pair[1], True
+        return pair[0], False
+
+    # ----------------------------------------------------------------- numbers
+    def vendor_number(self, e164: str) -> str:
+        national = cn_national(e164)
+        if not MAINLAND_MOBILE.match(national):
+            raise UnsupportedRecipient(f"paasw_v2 sends to mainland mobile numbers only, not {mask(e164)}")
+        return national
+
+    # ----------------------------------------------------------------- HTTP
+    def _post(self, path: str, form: bool, fields: dict[str, Any], *, ambiguous: bool) -> dict[str, Any]:
+        if form:
+            payload = {
+                k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in fields.items()
+            }
+            response = self.http.request("POST", self.url(path), data=payload)
+        else:
+            response = self.http.request("POST", self.url(path), json=fields)
+        if response.status_code >= 400:
+            raise VendorUnavailable(f"paasw_v2 {path} answered HTTP {response.status_code}")
+        try:
+            answer = load_json(response.content)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            logger.warning("paasw_v2 answered non-JSON", extra={"path": path, "prefix": response.text[:80]})
+            raise VendorUnavailable(f"paasw_v2 {path} answered non-JSON", ambiguous=ambiguous) from exc
+        if not isinstance(answer, dict) or "code" not in answer:
+            raise VendorUnavailable(f"paasw_v2 {path} answered JSON without a code", ambiguous=ambiguous)
+        return answer
+
+    @staticmethod
+    def _code(answer: dict[str, Any]) -> str:
+        code = answer.get("code")
+        return vendor_id(code) if isinstance(code, int | Decimal) else str(code).strip()
+
+    @staticmethod
+    def _message(answer: dict[str, Any]) -> str:
+        return str(answer.get("message") or answer.get("msg") or "")
+
+    # ----------------------------------------------------------------- token
+    def _fetch_token(self) -> tuple[str, int]:
+        credentials = self.account.credentials
+        if not credentials.get("app_id") or not credentials.get("secret"):
+            raise VendorUnavailable("paasw_v2 account needs credentials app_id and secret")
+        path, form = self._endpoint(TOKEN)
+        answer = self._post(
+            path, form, {"appId": credentials["app_id"], "secret": credentials["secret"]}, ambiguous=False
+        )
+        code = self._code(answer)
+        if code != OK:
+            # Wrong appId/secret: an operator fixes the accounts document; retries end in the DLQ.
+            raise VendorUnavailable(f"paasw_v2 refused the token request: code {code}")
+        data = answer.get("data")
+        data = data if isinstance(data, dict) else {}
+        token = _text(data.get("token"))
+        if token is None:
+            raise VendorUnavailable("paasw_v2 token answer has no data.token")
+        try:
+            lifetime = int(data.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
+        except (TypeError, ValueError):
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        return token, lifetime
+
+    def _token(self) -> str:
+        if self.tokens is not None:
+            return self.tokens.get(self._fetch_token)
+        if self._local_token is None:
+            self._local_token = self._fetch_token()[0]
+        return self._local_token
+
+    def _forget(self, token: str) -> None:
+        if self.tokens is not None:
+            self.tokens.invalidate(token)
+        self._local_token = None
+
+    def _token_refused(self, answer: dict[str, Any]) -> bool:
+        code = self._code(answer)
+        if code == OK:
+            return False
+        return code in self._codes("token_error_codes") or "token" in self._message(answer).lower()
+
+    def _call(
+        self, pair: tuple[str, str | None], fields: dict[str, Any], *, ambiguous: bool = False
+    ) -> dict[str, Any]:
+        """A token-bearing call; a refused token is dropped, renewed, and the call made once more."""
+        path, form = self._endpoint(pair)
+        token = self._token()
+        answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
+        if not self._token_refused(answer):
+            return answer
+        logger.info("paasw_v2 refused the token; fetching a new one", extra={"code": self._code(answer)})
+        self._forget(token)
+        token = self._token()
+        answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
+        if self._token_refused(answer):
+            self._forget(token)
+            raise VendorUnavailable(f"paasw_v2 refused a renewed token: code {self._code(answer)}")
+        return answer
+
+    def _checked(self, answer: dict[str, Any], what: str) -> dict[str, Any]:
+        """The answer of a pull or balance call; a non-zero code is transient for a poller."""
+        code = self._code(answer)
+        if code != OK:
+            raise VendorUnavailable(f"paasw_v2 {what} refused: code {code}: {self._message(answer)[:100]}")
+        return answer
+
+    # ----------------------------------------------------------------- send
+    def submit(self, submission: Submission) -> list[SubmitOutcome]:
+        numbers = [self.vendor_number(item.recipient) for item in submission.items]
+        fields: dict[str, Any] = {
+            "mobile": ",".join(numbers),
+            "productId": PRODUCT_IDS[MessageKind(submission.kind)],
+        }
+        ext_no = submission.ext_no or _text(self.option("default_ext_no"))
+        if ext_no:
+            if not DIGITS.match(ext_no):
+                raise SubmitRejected("invalid_ext_no", "paasw_v2 extNo (拓展码) must be digits")
+            fields["extNo"] = ext_no
+        if submission.send_at is not None and submission.send_at > utcnow():
+            fields["time"] = to_vendor_time(submission.send_at, self.account.timezone, TIME_FORMAT)
+        if submission.template is not None:
+            endpoint = SEND_TEMPLATE
+            fields["templateId"] = submission.template.id
+            # JSON: the object of the document's example; form: its JSON text (see _post).
+            fields["params"] = dict(submission.template.params)
+        else:
+            endpoint = SEND
+            msg = framed(submission.content or "", submission.sign)
+            if not SIGN.search(msg):
+                raise SubmitRejected("no_sign", "paasw_v2 needs a 【sign】: give 'sign' or set the account's")
+            fields["msg"] = msg
+        answer = self._call(endpoint, fields, ambiguous=True)
+        code = self._code(answer)
+        if code != OK:
+            description = self._message(answer) or "paasw_v2 refused the send"
+            if code in self._codes("retryable_codes"):
+                raise VendorUnavailable(f"paasw_v2 send answered code {code}")
+            raise SubmitRejected(code, description)
+        data = answer.get("data")
+        try:
+            batch_id: str | None = vendor_id(data.get("batchId") if isinstance(data, dict) else None)
+            status, vendor_status, description = Status.SUBMITTED, OK, self._message(answer) or "请求成功"
+        except ValueError as exc:
+            # Accepted, but without an id no report can ever be matched: say so, once and final.
+            batch_id, status, vendor_status, description = None, Status.UNKNOWN, OK, f"accepted, but {exc}"
+        return [
+            SubmitOutcome(item.message_id, item.recipient, status, batch_id, vendor_status, description)
+            for item in submission.items
+        ]
+
+    # ----------------------------------------------------------------- reports and MO
+    def _report(self, entry: dict[str, Any]) -> ReportIn:
+        mobile = _text(entry.get("mobile"))
+        code = _text(entry.get("chnRptCode"))
+        if mobile is None or code is None:
+            raise ValueError("a report needs batchId, mobile and chnRptCode")
+        status, description = report_status(code)
+        raw_time = _text(entry.get("chnRptDate"))
+        return ReportIn(
+            vendor_message_id=vendor_id(entry.get("batchId")),
+            status=status,
+            vendor_status=code,
+            description=description,
+            recipient=from_vendor(mobile),
+            occurred_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
+            raw_time=raw_time,
+        )
+
+    def _inbound(self, entry: dict[str, Any]) -> InboundIn:
+        mobile = _text(entry.get("mobile"))
+        if mobile is None or "content" not in entry:
+            raise ValueError("an MO needs mobile and content")
+        raw_time = _text(entry.get("replyDate"))
+        content = entry.get("content")
+        return InboundIn(
+            sender=from_vendor(mobile),
+            content="" if content is None else str(content),
+            received_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
+            raw_time=raw_time,
+            ext_no=_text(entry.get("extNo")),
+        )
+
+    @staticmethod
+    def _records(body: object) -> list[Any] | None:
+        """The records of a push or pull: {"count", "data": [...]}, a bare array, or one record."""
+        if isinstance(body, dict):
+            if "data" in body:
+                body = [] if body["data"] is None else body["data"]
+            elif "mobile" in body:  # one record alone
+                body = [body]
+            elif "count" in body:  # {"count": 0} and nothing else
+                body = []
+        if isinstance(body, dict) and "mobile" in body:  # "data" holding one record
+            body = [body]
+        return body if isinstance(body, list) else None
+
+    def parse_push(self, push: PushRequest) -> PushBatch:
+        if not push.body.strip():
+            raise PushRejected("empty body")
+        try:
+            body = load_json(push.body)
+        except UnicodeDecodeError as exc:
+            raise PushRejected("body is not UTF-8") from exc
+        except json.JSONDecodeError as exc:
+            raise PushRejected(f"body is not valid JSON (line {exc.lineno} column {exc.colno})") from exc
+        entries = self._records(body)
+        if entries is None:
+            raise PushRejected('expected {"count": n, "data": [...]}')
+        count = body.get("count") if isinstance(body, dict) else None
+        if count is not None and str(count).strip() != str(len(entries)):
+            logger.warning(
+                "paasw_v2 push count differs", extra={"count": str(count), "records": len(entries)}
+            )
+        reports, inbound = [], []
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise PushRejected(f"record {index} is not an object")
+            try:
+                if "chnRptCode" in entry or "batchId" in entry:
+                    reports.append(self._report(entry))
+                elif "content" in entry or "replyDate" in entry:
+                    inbound.append(self._inbound(entry))
+                else:
+                    raise ValueError("neither a report (batchId, chnRptCode) nor an MO (content)")
+            except (TypeError, ValueError) as exc:
+                raise PushRejected(f"record {index}: {exc}"[:150]) from exc
+        return PushBatch(tuple(reports), tuple(inbound))
+
+    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
+        # Not specified by the document: HTTP 200, with a body in the vendor's own success format.
+        return HttpAnswer(200, json.dumps({"code": 0, "message": "请求成功"}, ensure_ascii=False))
+
+    def _tolerant(self, entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list[T]:
+        # A pulled record is handed out once: one bad record must not cost the others.
+        parsed = []
+        for entry in entries:
+            try:
+                if not isinstance(entry, dict):
+                    raise TypeError("not an object")
+                parsed.append(parse(entry))
+            except (TypeError, ValueError) as exc:
+                fields = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+                logger.error(
+                    "skipping an unreadable pulled record", extra={"fields": fields, "reason": str(exc)}
+                )
+        return parsed
+
+    def _pull(self, pair: tuple[str, str | None], what: str) -> list[Any]:
+        answer = self._checked(self._call(pair, {}), what)
+        entries = self._records(answer)
+        if entries is None:
+            raise VendorUnavailable(f"paasw_v2 {what} answer has no data array")
+        return entries
+
+    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+        if self.option("poll_reports", True) is False:
+            return []
+        return self._tolerant(self._pull(DELIVER, "report pull"), self._report)
+
+    def pull_inbound(self) -> list[InboundIn]:
+        if self.option("poll_inbound", True) is False:
+            return []
+        return self._tolerant(self._pull(MO, "MO pull"), self._inbound)
+
+    # ----------------------------------------------------------------- balance
+    def balance(self) -> BalanceIn:
+        answer = self._checked(self._call(BALANCE, {}), "balance")
+        data = answer.get("data")
+        raw = data.get("balance") if isinstance(data, dict) else None
+        try:
+            amount = Decimal(str(raw).strip())
+        except InvalidOperation as exc:
+            raise VendorUnavailable("paasw_v2 balance answer has no data.balance") from exc
+        if not amount.is_finite():
+            raise VendorUnavailable("paasw_v2 balance answer has no data.balance")
+        return BalanceIn(amount=amount, currency="CNY", raw=answer)
