@@ -290,6 +290,10 @@ class SendService:
                 template_key = request.template.model_dump_json() if request.template else None
                 key = (
                     work.account.name,
+                    # call_id digests a call's recipients: only calls built from one message are
+                    # rebuilt identically when SQS redelivers it in another batch, which is what
+                    # lets a vendor that deduplicates our task id recognise the resubmission.
+                    work.message_id if adapter.idempotent_resubmit else None,
                     p2p,
                     content,
                     template_key,

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -539,6 +540,9 @@ class Store:
                 "state": "received",
                 "content_type": content_type,
                 "body": body.decode("utf-8", errors="replace")[:300_000],
+                # Sparse: on the `pending` index until applied or rejected, so replay finds it.
+                "pending_pk": f"REPLAY#{account}",
+                "pending_sk": sk,
                 "expires_at": self._expires(7 * 86400),
             }
         )
@@ -550,6 +554,7 @@ class Store:
         if reason:
             update += ", reason = :reason"
             values[":reason"] = reason[:500]
+        update += " REMOVE pending_pk, pending_sk"
         self._db.update_item(
             TableName=self.table,
             Key=serialize({"pk": key[0], "sk": key[1]}),
@@ -559,19 +564,25 @@ class Store:
         )
 
     def inbox_unprocessed(self, account: str, older_than_seconds: int = 60) -> list[dict[str, Any]]:
-        """Pushes stored but not applied (the apply failed after the body was kept), for replay."""
-        cutoff = iso(utcnow().fromtimestamp(time.time() - older_than_seconds, tz=utcnow().tzinfo))
-        since = iso(utcnow().fromtimestamp(time.time() - 7 * 86400, tz=utcnow().tzinfo))
-        answer = self._db.query(
-            TableName=self.table,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :since AND :cutoff",
-            FilterExpression="#state = :received",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=serialize(
-                {":pk": f"INBOX#{account}", ":since": since, ":cutoff": cutoff, ":received": "received"}
-            ),
-        )
-        return [deserialize(i) for i in answer.get("Items", [])]
+        """Pushes stored but not applied (the apply failed after the body was kept), for replay.
+
+        Read from the sparse `pending` index, where only unapplied pushes stay, so applied ones
+        never crowd them out of a page.
+        """
+        cutoff = iso(datetime.fromtimestamp(time.time() - older_than_seconds, tz=UTC))
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "pending",
+            "KeyConditionExpression": "pending_pk = :pk AND pending_sk < :cutoff",
+            "ExpressionAttributeValues": serialize({":pk": f"REPLAY#{account}", ":cutoff": cutoff}),
+        }
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._db.query(**kwargs)
+            found.extend(deserialize(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return found
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------ tokens
     def get_token(self, account: str) -> tuple[str, int] | None:
@@ -608,8 +619,6 @@ class Store:
 
 
 def _report_from_item(lookup_pk: str, item: dict[str, Any]) -> ReportIn:
-    from datetime import datetime  # noqa: PLC0415
-
     occurred = item.get("occurred_at")
     return ReportIn(
         vendor_message_id=lookup_pk.split("#", 2)[2],
