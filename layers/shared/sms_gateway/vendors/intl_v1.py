@@ -1,0 +1,457 @@
+"""intl_v1: the international SMS API `/api/v1/international/sms/...` (document 002_a32c135aba693142.txt).
+
+What the document says, and what it leaves open (our reading in brackets):
+
+- Every request carries the headers `appKey` and `appSecret` = the secret's MD5 as 32 UPPER-case
+  hex digits (`abc123` -> `E99A18C428CB38D5F260853678922E03`), plus `Accept: application/json`
+  and `Content-Type: application/json;charset=utf-8`; bodies are UTF-8 JSON.
+- Every answer is `{"code", "msg", "data"}`; `code` 0 is success, the others are the ResultCode
+  table of chapter 6 (`RESULT_CODES` below, with the send-time split into permanent and transient).
+- Send (`POST .../send`): `mobile` = country code + number without `+` (E.164 digits), up to 1000
+  numbers joined by ASCII commas; `content` = 【sign】 + text; optional `senderID`; optional
+  `sendTime` `yyyyMMddHHmmss` for a scheduled send [in the account's timezone]. The answer's
+  `data.msgId` covers every number of the call: a report is identified by msgId + mobile. The
+  document has no field for our own id (so no idempotent resubmission), for the message kind or
+  for an extension number [`kind` and `ext_no` are not sent]. No templates, no p2p, no MO.
+- Balance (`GET .../balance`): `data.balance` with `currencyName` and `currencyCode`. The table
+  says `data` is an `Array[]`, the example shows an object [both are read; the first element of
+  an array].
+- Status (`POST .../status`, `{"data": [{"msgId", "mobile"}]}`) is a LOOKUP, not a queue: it
+  answers only the pairs asked, at most 500 a call, for messages at most 30 days old; 1012
+  NoReportError when none of the pairs has a report [not an error for us]. `status` 0 = sent
+  (delivered), 1 = no status yet, 2 = failed; `errorCode` carries the carrier's stat
+  (DELIVRD, UNDELIV, EXPIRED, ... or a bare operator number such as `16`).
+- `timestamp` is documented as `202211042057` (yyyyMMddHHmm) but every example has 14 digits
+  (yyyyMMddHHmmss) [both are read, chosen by length, never guessed by strptime].
+- Push: ONE report object per POST to our URL, with the same appKey/appSecret headers [verified,
+  constant time, before anything else; a mismatch is 401]. The ack is `{"code":0,"msg":"ok"}`;
+  any other code makes the vendor push twice more. The push table says `status` 0 = success,
+  1 = failed, while its own example (and the status API) use 2 for failed [we read the push as
+  the status API: 2 = failed, and a pushed 1 is "no status yet" and stored as nothing. That is
+  the safe reading: a real failure pushed as 1 stays `submitted`, and the reports poller asks
+  the status API for it, whose 0/1/2 meaning is unambiguous; the opposite mistake would make a
+  delivered message final `failed` for good]. A bare object is the documented shape; a JSON
+  array of them and `{"data": [...]}` / `{"data": {...}}` are read as well.
+
+Account options:
+- `sender_id`: the `senderID` used when a request has no `sender_id` (none by default).
+- `sign_in_content` (bool, default true): frame the content as 【sign】text, as the document asks.
+  False sends the bare text (the document's own send example has no 【】, and 【】 reads oddly
+  on foreign handsets).
+- `status_calls_per_run` (1..20, default 4): status calls per reports poll, each asking at most
+  500 (msgId, mobile) pairs, so at most 2000 pairs a run. Why 4: the poller runs every minute
+  with a 120 s timeout; 4 calls of up to 10 s each plus up to 2000 conditional writes fit well
+  inside it, and 2000 pairs a minute (~2.9 M a day) is far above what a push-first account
+  leaves pending. Raise it for accounts that do not push.
+- `status_min_age_seconds` (0..86400, default 0): recipients younger than this are not asked yet.
+  For accounts that push, e.g. 600: the push normally comes first, and the poller then asks only
+  about the recipients whose push was lost or refused, instead of every fresh one each minute.
+- `status_window_days` (1..30, default 30): recipients older than this are no longer asked but
+  recorded `unknown` (final); lower it if the vendor's window turns out shorter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
+from sms_gateway.errors import (
+    ConfigurationError,
+    PushRejected,
+    PushUnauthorized,
+    SubmitRejected,
+    VendorUnavailable,
+)
+from sms_gateway.models import (
+    BalanceIn,
+    HttpAnswer,
+    PendingRecipient,
+    PushBatch,
+    PushRequest,
+    ReportIn,
+    Status,
+    Submission,
+    SubmitOutcome,
+)
+from sms_gateway.observability import logger
+from sms_gateway.phone import e164_digits, from_vendor, mask
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+
+API = "/api/v1/international/sms"
+SEND_TIME_FORMAT = "%Y%m%d%H%M%S"
+# Report timestamps, by length: the examples' 14 digits, and the table's 12.
+REPORT_TIME_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M"}
+MAX_PAIRS_PER_STATUS_CALL = 500
+STATUS_WINDOW_DAYS = 30
+ACK = '{"code":0,"msg":"ok"}'
+_DIGIT_RUN = re.compile(r"\d{7,}")
+
+# ResultCode table (document chapter 6): code -> (name, meaning).
+RESULT_CODES: dict[str, tuple[str, str]] = {
+    "0": ("OK", "操作成功"),
+    "1001": ("ParamError", "参数错误"),
+    "1002": ("AppKeyError", "用户名错误"),
+    "1003": ("PasswordError", "密码错误"),
+    "1004": ("BindIpError", "IP绑定错误"),
+    "1005": ("AccountStop", "帐户已停用"),
+    "1006": ("ContentError", "内容错误"),
+    "1007": ("MobileError", "手机号码错误"),
+    "1008": ("ExtNumberError", "扩展错误"),
+    "1009": ("AmountNotEnough", "额度不足"),
+    "1010": ("TimeSuperRange", "查询时间超出范围"),
+    "1011": ("SendTimeError", "发送时间格式错误"),
+    "1012": ("NoReportError", "未查询到状态报告"),
+    "9999": ("other", "未知错误，请联系管理员"),
+}
+# A send refused with one of these will be refused again: its recipients are failed for good.
+# 1009 (no credit) is final as in action_v1 (RESULT 15): a late top-up should not release old
+# verification codes; SMS Balance Low warns before it happens. 1007 refuses the whole call even
+# when a single number is wrong (the document gives no per-number answer): our own validation
+# (phonenumbers) runs first, so it is rare.
+PERMANENT_SEND_CODES = frozenset({"1001", "1006", "1007", "1008", "1009", "1010", "1011"})
+# Everything else (credentials 1002/1003, IP binding 1004, a stopped account 1005, 9999, codes
+# outside the table) is retried: an operator fixes it in the accounts document or with the
+# vendor, and retries that still fail end in the dead-letter queue, which raises an alarm.
+NO_REPORT = "1012"
+
+# `status` of a report (status API, and pushes read the same way; see the module docstring).
+DELIVERED, NO_STATUS_YET, FAILED = "0", "1", "2"
+
+# `errorCode` of a failed report (status 2): the SMPP stat words; anything else, like the
+# document's `16`, is an operator failure code kept raw as undelivered.
+ERROR_CODES: dict[str, tuple[Status, str]] = {
+    "UNDELIV": (Status.UNDELIVERED, "undeliverable"),
+    "EXPIRED": (Status.EXPIRED, "validity period expired"),
+    "REJECTD": (Status.REJECTED, "rejected"),
+    "REJECTED": (Status.REJECTED, "rejected"),
+    "DELETED": (Status.UNDELIVERED, "deleted"),
+    "UNKNOWN": (Status.UNKNOWN, "unknown"),
+}
+
+
+def report_status(status: object, error_code: str) -> tuple[Status, str] | None:
+    """The canonical status of a report, or None when it is not final (status 1) or unreadable."""
+    code = str(status).strip()
+    if code == DELIVERED:
+        return Status.DELIVERED, "delivered"
+    if code != FAILED:
+        return None
+    known = ERROR_CODES.get(error_code.strip().upper())
+    if known:
+        return known
+    if error_code.strip().upper() in {"DELIVRD", "ACCEPTD"}:
+        return Status.UNDELIVERED, f"status 2 (failed) with errorCode {error_code.strip()}"
+    return Status.UNDELIVERED, "operator failure code"
+
+
+def result_name(code: str) -> str:
+    name, meaning = RESULT_CODES.get(code, ("unknown", "ResultCode outside the document's table"))
+    return f"{name}: {meaning}"
+
+
+def report_time(raw: str | None, timezone: str) -> datetime | None:
+    text = (raw or "").strip()
+    fmt = REPORT_TIME_FORMATS.get(len(text))
+    return vendor_time_to_utc(text, timezone, fmt) if fmt and text.isdigit() else None
+
+
+def framed(content: str, sign: str | None) -> str:
+    """【sign】 + content, as the document asks; left alone when it already carries one."""
+    if not sign or content.startswith("【") or content.endswith("】"):
+        return content
+    return f"【{sign}】{content}"
+
+
+def _text(value: object) -> str:
+    """A vendor id or field as a string, normalised once (ids can be JSON numbers)."""
+    return "" if value is None else str(value).strip()
+
+
+class _VendorCode(Exception):
+    """A non-zero ResultCode: the vendor answered and refused."""
+
+    def __init__(self, code: str, msg: str) -> None:
+        # The vendor's msg can quote numbers, and it ends up in logs and in every recipient's record.
+        msg = _DIGIT_RUN.sub(lambda m: mask(m.group()), msg)[:120]
+        super().__init__(f"intl_v1 code {code} ({result_name(code)}): {msg}")
+        self.code = code
+        self.msg = msg
+
+
+@dataclass(frozen=True)
+class _Pair:
+    row: PendingRecipient
+    mobile: str  # as the vendor writes it
+
+
+class IntlV1Adapter(VendorAdapter):
+    vendor = "intl_v1"
+    max_recipients_per_call = 1000
+    supports_templates = False
+    supports_p2p = False
+    native_scheduling = True
+    idempotent_resubmit = False  # the document takes no id of ours
+    push_kinds = frozenset({"report"})
+    # Also when reports are pushed: the poller asks only for recipients still pending, so it is
+    # cheap, and it recovers pushes that were refused three times or read as "no status yet".
+    pulls_reports = True
+    pulls_inbound = False
+    # The vendor pushes again (twice) on a non-zero code, and the poller asks the status API for
+    # whatever is still pending: an unstored push is answered non-zero rather than acked.
+    ack_once_stored = False
+
+    # ----------------------------------------------------------------- auth and calls
+    def _credential(self, name: str) -> str:
+        value = self.account.credentials.get(name)
+        if not value:
+            raise ConfigurationError(f"account {self.account.name} (intl_v1) needs credentials.{name}")
+        return value
+
+    def _app_secret(self) -> str:
+        return hashlib.md5(self._credential("app_secret").encode("utf-8")).hexdigest().upper()
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Accept": "application/json",
+            "Content-Type": "application/json;charset=utf-8",
+            "appKey": self._credential("app_key"),
+            "appSecret": self._app_secret(),
+        }
+
+    def _int_option(self, name: str, default: int, low: int, high: int) -> int:
+        try:
+            value = int(_text(self.option(name, default)))
+        except ValueError:
+            logger.warning("ignoring a non-integer account option", extra={"option": name})
+            value = default
+        return max(low, min(high, value))
+
+    def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, sending: bool = False
+    ) -> Any:
+        """`data` of a code-0 answer. Raises VendorUnavailable (transport, garbled) or _VendorCode."""
+        kwargs: dict[str, Any] = {"headers": self._headers()}
+        if body is not None:
+            kwargs["data"] = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        answer = self.http.json(method, self.url(f"{API}/{path}"), ambiguous_if_garbled=sending, **kwargs)
+        if not isinstance(answer, dict) or "code" not in answer:
+            raise VendorUnavailable(f"intl_v1 {path}: answer without a code", ambiguous=sending)
+        code = _text(answer["code"])
+        if code != "0":
+            raise _VendorCode(code, _text(answer.get("msg")))
+        return answer.get("data")
+
+    # ----------------------------------------------------------------- send
+    def vendor_number(self, e164: str) -> str:
+        """Country code + number, no '+': any country (e.g. 2348031000010, 8613800138000)."""
+        return e164_digits(e164)
+
+    def submit(self, submission: Submission) -> list[SubmitOutcome]:
+        sign = submission.sign if self.option("sign_in_content", True) else None
+        body: dict[str, Any] = {
+            "mobile": ",".join(self.vendor_number(item.recipient) for item in submission.items),
+            "content": framed(submission.content or "", sign),
+        }
+        sender_id = submission.sender_id or _text(self.option("sender_id")) or None
+        if sender_id:
+            body["senderID"] = sender_id
+        if submission.send_at is not None:
+            body["sendTime"] = to_vendor_time(submission.send_at, self.account.timezone, SEND_TIME_FORMAT)
+        try:
+            data = self._call("POST", "send", body, sending=True)
+        except _VendorCode as exc:
+            if exc.code in PERMANENT_SEND_CODES:
+                raise SubmitRejected(exc.code, f"{result_name(exc.code)} ({exc.msg})") from exc
+            raise VendorUnavailable(str(exc)) from exc
+        msg_id = _text(data.get("msgId")) if isinstance(data, dict) else ""
+        if not msg_id:
+            # Accepted, but without the id its reports are matched by: they may well be sent.
+            logger.warning(
+                "intl_v1 accepted a send without a msgId", extra={"recipients": len(submission.items)}
+            )
+            return [
+                SubmitOutcome(
+                    item.message_id,
+                    item.recipient,
+                    Status.UNKNOWN,
+                    None,
+                    "no_msgid",
+                    "the vendor accepted the call (code 0) without a msgId: its reports cannot be matched",
+                )
+                for item in submission.items
+            ]
+        scheduled = f" for {body['sendTime']}" if "sendTime" in body else ""
+        return [
+            SubmitOutcome(item.message_id, item.recipient, Status.SUBMITTED, msg_id, "0", f"OK{scheduled}")
+            for item in submission.items
+        ]
+
+    # ----------------------------------------------------------------- reports
+    def _report(self, entry: dict[str, Any], recipient: str | None = None) -> ReportIn | None:
+        """A report record, normalised; None when it carries no final status yet."""
+        msg_id, mobile = _text(entry.get("msgId")), _text(entry.get("mobile"))
+        if not msg_id or not mobile or entry.get("status") is None:
+            raise ValueError("a report needs msgId, mobile and status")
+        error_code = _text(entry.get("errorCode"))
+        decided = report_status(entry["status"], error_code)
+        if decided is None:
+            if _text(entry["status"]) != NO_STATUS_YET:
+                raise ValueError(
+                    f"unknown status {_text(entry['status'])[:10]!r} (0 sent, 1 none yet, 2 failed)"
+                )
+            return None
+        status, description = decided
+        raw_time = _text(entry.get("timestamp")) or None
+        return ReportIn(
+            vendor_message_id=msg_id,
+            recipient=recipient or from_vendor(mobile, international_digits=True),
+            status=status,
+            vendor_status=error_code or f"status {_text(entry['status'])}",
+            description=_text(entry.get("desc")) or description,
+            occurred_at=report_time(raw_time, self.account.timezone),
+            raw_time=raw_time,
+        )
+
+    def verify_push(self, push: PushRequest) -> None:
+        app_key, app_secret = push.headers.get("appkey", ""), push.headers.get("appsecret", "")
+        key_ok = hmac.compare_digest(app_key.encode(), self._credential("app_key").encode())
+        # The document writes the digest upper-case; its case carries no secret, so either is taken.
+        secret_ok = hmac.compare_digest(app_secret.strip().upper().encode(), self._app_secret().encode())
+        if not (key_ok and secret_ok):
+            raise PushUnauthorized("missing or wrong appKey/appSecret headers")
+
+    def parse_push(self, push: PushRequest) -> PushBatch:
+        body = json_body(push)
+        # Documented: one bare report object per POST. Also read: an array of them, and the
+        # status API's wrapping {"data": [...]} or {"data": {...}}.
+        if isinstance(body, dict) and "msgId" not in body and isinstance(body.get("data"), list | dict):
+            body = body["data"]
+        entries = body if isinstance(body, list) else [body]
+        reports = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise PushRejected("expected a report object (msgId, mobile, status)")
+            try:
+                report = self._report(entry)
+            except (TypeError, ValueError) as exc:
+                raise PushRejected(str(exc)) from exc
+            if report is not None:
+                reports.append(report)
+        return PushBatch(reports=tuple(reports))
+
+    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
+        # The exact ack of section 5.7; anything else is pushed twice more.
+        return HttpAnswer(200, ACK, "application/json")
+
+    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+        """Ask the status API about the recipients still pending: oldest first, at most 500 a
+        call and `status_calls_per_run` calls; those past the 30-day window become `unknown`."""
+        calls = self._int_option("status_calls_per_run", 4, 1, 20)
+        window = self._int_option("status_window_days", STATUS_WINDOW_DAYS, 1, STATUS_WINDOW_DAYS)
+        min_age = self._int_option("status_min_age_seconds", 0, 0, 86400)
+        now = utcnow()
+        oldest, youngest = now - timedelta(days=window), now - timedelta(seconds=min_age)
+        reports: list[ReportIn] = []
+        pairs: list[_Pair] = []
+        for row in pending(calls * MAX_PAIRS_PER_STATUS_CALL):
+            created = _created(row)
+            if created < oldest:
+                reports.append(_expired(row, window))
+            elif created <= youngest:
+                pairs.append(_Pair(row, self.vendor_number(row.recipient)))
+        chunks = [
+            pairs[start : start + MAX_PAIRS_PER_STATUS_CALL]
+            for start in range(0, len(pairs), MAX_PAIRS_PER_STATUS_CALL)
+        ]
+        failure: Exception | None = None
+        answered = 0
+        for chunk in chunks:
+            try:
+                reports += self._status(chunk)
+                answered += 1
+            except _VendorCode as exc:
+                # The vendor is up and refused this chunk: the next one may still be answered.
+                failure = exc
+                logger.warning("intl_v1 status call refused", extra={"reason": str(exc), "pairs": len(chunk)})
+            except VendorUnavailable as exc:
+                failure = exc  # down or slow: do not insist this run
+                break
+        if failure is not None and answered == 0 and not reports:
+            raise VendorUnavailable(f"intl_v1 status: {failure}")
+        if failure is not None:
+            logger.warning("intl_v1 status poll incomplete", extra={"reason": str(failure)})
+        return reports
+
+    def _status(self, chunk: list[_Pair]) -> list[ReportIn]:
+        asked = {(p.row.vendor_message_id, p.mobile): p.row.recipient for p in chunk}
+        body = {"data": [{"msgId": p.row.vendor_message_id, "mobile": p.mobile} for p in chunk]}
+        try:
+            data = self._call("POST", "status", body)
+        except _VendorCode as exc:
+            if exc.code == NO_REPORT:  # none of these pairs has a report yet: not an error
+                return []
+            raise
+        entries = data if isinstance(data, list) else [data] if isinstance(data, dict) else []
+        reports = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            # Not a queue: a bad record is skipped and asked again next run, never lost.
+            try:
+                recipient = asked.get((_text(entry.get("msgId")), _text(entry.get("mobile"))))
+                report = self._report(entry, recipient)
+            except (TypeError, ValueError) as exc:
+                logger.error(
+                    "skipping an unreadable status record",
+                    extra={"reason": str(exc), "mobile": mask(_text(entry.get("mobile")))},
+                )
+                continue
+            if report is not None:
+                reports.append(report)
+        return reports
+
+    # ----------------------------------------------------------------- balance
+    def balance(self) -> BalanceIn:
+        try:
+            data = self._call("GET", "balance")
+        except _VendorCode as exc:
+            raise VendorUnavailable(str(exc)) from exc
+        # The table says Array[], the example an object: take either.
+        if isinstance(data, list) and data:
+            data = data[0]
+        if not isinstance(data, dict) or data.get("balance") is None:
+            raise VendorUnavailable("intl_v1 balance: answer without data.balance")
+        currency = _text(data.get("currencyCode")).upper()
+        if not currency:
+            raise VendorUnavailable("intl_v1 balance: answer without currencyCode")
+        try:
+            amount = Decimal(_text(data["balance"]))
+        except InvalidOperation as exc:
+            raise VendorUnavailable("intl_v1 balance: balance is not a number") from exc
+        if not amount.is_finite():
+            raise VendorUnavailable("intl_v1 balance: balance is not a number")
+        return BalanceIn(amount=amount, currency=currency, raw=data)
+
+
+def _created(row: PendingRecipient) -> datetime:
+    try:
+        return datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return utcnow()  # unreadable: ask rather than give up on it
+
+
+def _expired(row: PendingRecipient, window: int) -> ReportIn:
+    return ReportIn(
+        vendor_message_id=row.vendor_message_id,
+        recipient=row.recipient,
+        status=Status.UNKNOWN,
+        vendor_status="no_report",
+        description=f"no final status within the vendor's {window}-day status window; no longer asked",
+    )
