@@ -84,3 +84,11 @@ def test_vendor_local_time_becomes_utc() -> None:
     assert vendor_time_to_utc("garbage", "Asia/Shanghai") is None
     assert iso(moment) == "2017-04-11T17:38:21.000Z"
     assert to_vendor_time(moment, "Asia/Shanghai", "%Y-%m-%d %H:%M:%S") == "2017-04-12 01:38:21"
+
+
+def test_compact_vendor_times_must_be_complete() -> None:
+    # 12 digits would be misread by strptime as 2022-11-04 20:05:07; it is not a 14-digit time
+    assert vendor_time_to_utc("202211042057", "Asia/Shanghai", "%Y%m%d%H%M%S") is None
+    assert vendor_time_to_utc("202211042057", "Asia/Shanghai", "%Y%m%d%H%M%S", "%Y%m%d%H%M") == datetime(
+        2022, 11, 4, 12, 57, tzinfo=UTC
+    )

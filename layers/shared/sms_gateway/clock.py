@@ -27,6 +27,10 @@ def vendor_time_to_utc(raw: str | None, timezone: str, *formats: str) -> datetim
             local = datetime.strptime(text, fmt)
         except ValueError:
             continue
+        # strptime reads compact digit formats leniently ("202211042057" as %Y%m%d%H%M%S gives
+        # 20:05:07): accept only what writes back to the same text.
+        if fmt.replace("%", "").isalpha() and local.strftime(fmt) != text:
+            continue
         return local.replace(tzinfo=ZoneInfo(timezone)).astimezone(UTC)
     return None
 

@@ -12,7 +12,7 @@ from typing import Any
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import SmsGatewayError
 from sms_gateway.ingest import Ingest, PushService
-from sms_gateway.models import PushBatch
+from sms_gateway.models import PendingRecipient, PushBatch
 from sms_gateway.observability import logger, metrics
 from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
@@ -47,8 +47,18 @@ class PollService:
     def poll_reports(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
             replayed = self.pushes.replay(account) if adapter.ack_once_stored else 0
-            reports = adapter.pull_reports(lambda limit: self.store.pending_recipients(account.name, limit))
+            handed: list[PendingRecipient] = []
+
+            def pending(limit: int) -> list[PendingRecipient]:
+                rows = self.store.pending_recipients(account.name, limit)
+                handed.extend(rows)
+                return rows
+
+            reports = adapter.pull_reports(pending)
             results = dict(self.ingest.apply(account, PushBatch(reports=tuple(reports))))
+            # Those asked about and still without an answer wait their turn behind the others.
+            final = {(r.vendor_message_id, r.recipient) for r in reports if r.status.final}
+            self.store.defer_pending(p for p in handed if (p.vendor_message_id, p.recipient) not in final)
             return {**results, "replayed_pushes": replayed} if replayed else results
 
         return self._each("PollReports", lambda a: a.pulls_reports or a.ack_once_stored, run)

@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -460,12 +460,14 @@ class Store:
         return list(self._query(f"MSG#{message_id}", "RCPT#"))
 
     def pending_recipients(self, account: str, limit: int) -> list[PendingRecipient]:
-        """Recipients of this account still without a final status, oldest first (sparse GSI)."""
+        """Recipients of this account still without a final status and due for a check, the
+        longest due first (sparse GSI; pending_sk starts with the time of the next check)."""
         answer = self._db.query(
             TableName=self.table,
             IndexName="pending",
-            KeyConditionExpression="pending_pk = :pk",
-            ExpressionAttributeValues=serialize({":pk": f"PENDING#{account}"}),
+            # "$" sorts after "#": every key whose time is <= now, whatever follows it.
+            KeyConditionExpression="pending_pk = :pk AND pending_sk < :due",
+            ExpressionAttributeValues=serialize({":pk": f"PENDING#{account}", ":due": f"{iso(utcnow())}$"}),
             Limit=limit,
             ScanIndexForward=True,
         )
@@ -481,6 +483,31 @@ class Store:
                 )
             )
         return result
+
+    def defer_pending(self, rows: Iterable[PendingRecipient]) -> None:
+        """Recipients a poll found still without a final status go to the back of the pending
+        index, asked again after a pause that grows with their age (1 minute to 6 hours), so a
+        few never-answered recipients cannot hide the others from a bounded poll."""
+        now = utcnow()
+        for row in rows:
+            try:
+                age = now - datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+            except ValueError:
+                age = timedelta(0)
+            pause = min(max(age / 4, timedelta(minutes=1)), timedelta(hours=6))
+            try:
+                self._db.update_item(
+                    TableName=self.table,
+                    Key=serialize({"pk": f"MSG#{row.message_id}", "sk": f"RCPT#{row.recipient}"}),
+                    UpdateExpression="SET pending_sk = :sk",
+                    ConditionExpression="attribute_exists(pending_pk)",
+                    ExpressionAttributeValues=serialize(
+                        {":sk": f"{iso(now + pause)}#{row.message_id}#{row.recipient}"}
+                    ),
+                )
+            except ClientError as exc:
+                if not _conditional_failed(exc):  # final meanwhile: nothing to defer
+                    raise
 
     # ------------------------------------------------------------------ inbound, balance
     def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool:

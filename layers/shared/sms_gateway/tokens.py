@@ -39,7 +39,10 @@ class TokenCache:
             self._memory[self._account] = shared
             return shared[0]
         token, lifetime = fetch()
-        valid_until = now + int(lifetime)
+        lifetime = int(lifetime)
+        # A vendor that hands back the same token with what is left of its life would otherwise be
+        # asked again on every call inside the margin: keep it until it dies (a refusal renews it).
+        valid_until = now + lifetime + (EXPIRY_MARGIN_SECONDS if lifetime <= EXPIRY_MARGIN_SECONDS else 0)
         self._backend.put_token(self._account, token, valid_until)
         self._memory[self._account] = (token, valid_until)
         return token
