@@ -1,0 +1,242 @@
+"""The whole local stack in one object: embedded AWS, the template's stack, workers, triggers.
+
+Why it exists: ``__main__`` (the CLI) and anything that wants the runner in-process share one
+start/stop sequence. Start: moto -> stack from the template -> accounts document in SSM ->
+events tap queue -> one worker per function (cold starts in parallel) -> triggers -> ready.
+Stop: triggers first (no new invocations), then the workers, then moto.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_runner.embedded_aws import EmbeddedAws
+from local_runner.stack import DeployedStack, StackError, deploy
+from local_runner.triggers import filters
+from local_runner.triggers.http_api import HttpApiServer
+from local_runner.triggers.schedules import SchedulePlayer
+from local_runner.triggers.sqs import SqsPoller
+from local_runner.triggers.streams import StreamPoller
+from local_runner.workers import Functions
+
+log = logging.getLogger("local_runner")
+
+DEFAULT_BUILD_DIR = Path(".aws-sam/build")
+
+
+@dataclass
+class RunnerConfig:
+    accounts: dict[str, Any]  # the accounts document, stored as an SSM SecureString
+    api_port: int = 3000
+    aws_port: int = 5000
+    poll_seconds: float = 5.0
+    build_dir: Path = DEFAULT_BUILD_DIR
+    stack_name: str = "sms-gateway-local"
+    region: str = "us-east-1"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    max_batch_window: float = 1.0
+    function_log: str | None = None
+    max_sandboxes: int = 4  # per function, started on demand when all are busy
+    # The template parameters that name the SSM parameter and the events' source.
+    accounts_parameter: str = "AccountsParameterName"
+    event_source_parameter: str = "EventSource"
+
+
+class LocalRunner:
+    def __init__(self, config: RunnerConfig) -> None:
+        self.config = config
+        self.aws = EmbeddedAws(config.aws_port, config.region)
+        self.stack: DeployedStack | None = None
+        self.functions: Functions | None = None
+        self.http: HttpApiServer | None = None
+        self.pollers: list[SqsPoller | StreamPoller] = []
+        self.schedules: list[SchedulePlayer] = []
+        self.info: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._started = False
+
+    def __enter__(self) -> LocalRunner:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> dict[str, Any]:
+        started = time.monotonic()
+        self._started = True
+        try:
+            self.aws.start()
+            log.info("embedded AWS (moto %s) on %s", _moto_version(), self.aws.endpoint)
+            stack = self.stack = deploy(
+                self.aws, self.config.build_dir, self.config.stack_name, self.config.parameter_overrides
+            )
+            self._store_accounts(stack)
+            buses = self._event_buses(stack)
+            events_queue_url = self._events_tap(stack, buses)
+            self.functions = Functions(
+                stack.functions,
+                region=self.aws.region,
+                endpoint=self.aws.endpoint,
+                function_log=self.config.function_log,
+                max_sandboxes=self.config.max_sandboxes,
+            )
+            cold = self.functions.start_all()
+            log.info(
+                "workers ready: %s",
+                ", ".join(f"{lid} ({ms:.0f} ms)" for lid, ms in sorted(cold.items())),
+            )
+            self._start_triggers(stack)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = {
+            "ready": True,
+            "aws_endpoint": self.aws.endpoint,
+            "api_url": self.http.url if self.http else None,
+            "send_queue_url": self._send_queue_url(),
+            "events_queue_url": events_queue_url,
+            "table_name": self._table_name(stack),
+            "event_bus_name": buses[0] if buses else None,
+            "region": self.aws.region,
+            "account_id": stack.account_id,
+            "stack_name": stack.name,
+            "functions": {lid: spec.name for lid, spec in sorted(stack.functions.items())},
+            "outputs": stack.outputs,
+        }
+        log.info("ready in %.1f s", time.monotonic() - started)
+        return self.info
+
+    def _store_accounts(self, stack: DeployedStack) -> None:
+        name = stack.parameters.get(self.config.accounts_parameter)
+        if not name:
+            raise StackError(
+                f"the template has no {self.config.accounts_parameter} parameter naming the accounts document"
+            )
+        self.aws.client("ssm").put_parameter(
+            Name=name,
+            Value=json.dumps(self.config.accounts, ensure_ascii=False),
+            Type="SecureString",
+            Overwrite=True,
+        )
+        accounts = self.config.accounts.get("accounts") if isinstance(self.config.accounts, dict) else None
+        log.info(
+            "accounts document stored as SecureString %s (%s)",
+            name,
+            ", ".join(
+                f"{a.get('name')}: {a.get('vendor')} at {a.get('base_url')}"
+                for a in accounts or []
+                if isinstance(a, dict)
+            ),
+        )
+
+    def _event_buses(self, stack: DeployedStack) -> list[str]:
+        buses = [phys for phys in stack.of_type("AWS::Events::EventBus").values() if phys]
+        if not buses and stack.of_type("AWS::Events::EventBus"):
+            # moto gives an event bus no physical id; the stack's are the only custom buses here.
+            listed = self.aws.client("events").list_event_buses().get("EventBuses", [])
+            buses = sorted(b["Name"] for b in listed if b["Name"] != "default")
+        return buses
+
+    def _events_tap(self, stack: DeployedStack, buses: list[str]) -> str | None:
+        """A queue subscribed to every event of the template's source on the stack's buses."""
+        if not buses:
+            return None
+        sqs, events = self.aws.client("sqs"), self.aws.client("events")
+        url = sqs.create_queue(QueueName=f"{stack.name}-events-tap")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        source = stack.parameters.get(self.config.event_source_parameter)
+        pattern = {"source": [source]} if source else {"source": [{"prefix": ""}]}
+        for bus in buses:
+            rule = f"{stack.name}-events-tap"
+            events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+            events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "events-tap", "Arn": arn}])
+        log.info("events tap: %s -> %s (pattern %s)", ", ".join(buses), url, json.dumps(pattern))
+        return str(url)
+
+    def _start_triggers(self, stack: DeployedStack) -> None:
+        assert self.functions is not None
+        for mapping in stack.mappings:
+            if not mapping.enabled:
+                log.info("%s: disabled in the template; not played", mapping.logical_id)
+                continue
+            for pattern in mapping.filters:
+                filters.validate(pattern, f"{mapping.logical_id} FilterCriteria")
+            if mapping.service == "sqs":
+                self.pollers.append(
+                    SqsPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
+                )
+            elif mapping.service == "dynamodb":
+                self.pollers.append(
+                    StreamPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
+                )
+            else:
+                log.warning("%s: %s event sources are not emulated", mapping.logical_id, mapping.service)
+        if stack.routes:
+            self.http = HttpApiServer(
+                stack.routes, self.functions, port=self.config.api_port, account_id=stack.account_id
+            )
+        self.schedules = [
+            SchedulePlayer(
+                s,
+                self.functions,
+                self._stop,
+                every_seconds=self.config.poll_seconds,
+                region=self.aws.region,
+                account_id=stack.account_id,
+            )
+            for s in stack.schedules
+        ]
+        for poller in self.pollers:
+            poller.start()
+            log.info("trigger: %s", poller.describe())
+        if self.http:
+            self.http.start()
+            for line in self.http.describe():
+                log.info("trigger: %s on %s", line, self.http.url)
+        for schedule in self.schedules:
+            schedule.start()
+            log.info("trigger: %s", schedule.describe())
+
+    def _send_queue_url(self) -> str | None:
+        for poller in self.pollers:
+            if isinstance(poller, SqsPoller):
+                return str(poller.queue_url)
+        return None
+
+    @staticmethod
+    def _table_name(stack: DeployedStack) -> str | None:
+        for mapping in stack.mappings:
+            if mapping.service == "dynamodb":
+                return mapping.source_arn.split(":", 5)[5].split("/")[1]
+        tables = [p for p in stack.of_type("AWS::DynamoDB::Table").values() if p]
+        return tables[0] if tables else None
+
+    # ------------------------------------------------------------------ stop
+    def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        started = time.monotonic()
+        self._stop.set()
+        if self.http:
+            self.http.stop()
+        for trigger in [*self.pollers, *self.schedules]:
+            trigger.join(5)
+        if self.functions:
+            self.functions.stop()
+        self.aws.stop()
+        log.info("stopped in %.1f s", time.monotonic() - started)
+
+
+def _moto_version() -> str:
+    from importlib.metadata import version  # noqa: PLC0415
+
+    return version("moto")

@@ -1,0 +1,245 @@
+"""Start ``python -m local_runner`` as a SUBPROCESS and talk to it: for the e2e tests and the demo.
+
+Why it exists: tests and the demo must exercise the runner exactly as ``make local`` starts it
+(its own process, its own moto, its workers), on free ports, and must never hang. So:
+
+    with start_runner({"accounts": [...]}, poll_seconds=1) as runner:
+        sqs = runner.client("sqs")
+        sqs.send_message(QueueUrl=runner.info["send_queue_url"], MessageBody=...)
+        ...
+    # leaving the block sends SIGTERM and checks the exit status
+
+``info`` is the runner's ready line (aws_endpoint, api_url, send_queue_url, events_queue_url,
+table_name, event_bus_name, region, ...). Ports default to 0: the runner binds free ports
+itself and reports them, so nothing can take a port between choosing and binding it. The
+runner's stderr (its log and the functions' output) is kept in memory (``log_text()``,
+``invocations()``) and echoed to this process's stderr when LOCAL_RUNNER_ECHO=1.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local_runner.embedded_aws import FAKE_CREDENTIALS
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+READY_TIMEOUT_SECONDS = 90.0
+
+
+class RunnerFailed(RuntimeError):
+    pass
+
+
+class RunningRunner:
+    def __init__(
+        self,
+        process: subprocess.Popen[str],
+        info: dict[str, Any],
+        log: collections.deque[str],
+        cleanup: Callable[[], None],
+    ) -> None:
+        self.process = process
+        self.info = info
+        self._log = log
+        self._cleanup = cleanup
+        self.returncode: int | None = None
+
+    def __enter__(self) -> RunningRunner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ AWS access
+    def session(self) -> boto3.Session:
+        """A boto3 session for the embedded AWS (fake credentials, the runner's region)."""
+        return boto3.Session(
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+            region_name=self.info["region"],
+        )
+
+    def client(self, service: str, **config: Any) -> Any:
+        return self.session().client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.info["aws_endpoint"],
+            config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
+        )
+
+    # ------------------------------------------------------------------ log
+    def log_lines(self) -> list[str]:
+        return list(self._log)
+
+    def log_text(self, last: int | None = None) -> str:
+        lines = self.log_lines()
+        return "\n".join(lines[-last:] if last else lines)
+
+    def invocations(self, function: str | None = None) -> list[str]:
+        """The runner's one-line invocation records (optionally of one function's logical id)."""
+        prefix = "invoke " + (f"{function} " if function else "")
+        return [
+            line.split(" ", 1)[1] for line in self.log_lines() if line.split(" ", 1)[-1].startswith(prefix)
+        ]
+
+    # ------------------------------------------------------------------ stop
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Signal the runner and wait; returns its exit status (killed if it does not stop)."""
+        if self.returncode is None:
+            if self.process.poll() is None:
+                self.process.send_signal(sig)
+            try:
+                self.returncode = self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+                self.returncode = -9
+            self._cleanup()
+        return self.returncode
+
+
+def _reader(stream: Any, sink: Callable[[str], None]) -> None:
+    for line in iter(stream.readline, ""):
+        sink(line.rstrip("\n"))
+    stream.close()
+
+
+def start_runner(
+    accounts: dict[str, Any] | str | Path,
+    *,
+    poll_seconds: float = 1.0,
+    api_port: int = 0,
+    aws_port: int = 0,
+    build_dir: str | Path | None = None,
+    extra_args: tuple[str, ...] | list[str] = (),
+    ready_timeout: float = READY_TIMEOUT_SECONDS,
+    echo: bool | None = None,
+    keep_lines: int = 50_000,
+) -> RunningRunner:
+    """Start the runner subprocess and wait (bounded) for its ready line."""
+    cleanup_paths: list[Path] = []
+    if isinstance(accounts, dict):
+        handle, name = tempfile.mkstemp(prefix="local-runner-accounts-", suffix=".json")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(accounts, file, ensure_ascii=False)
+        accounts_path = Path(name)
+        cleanup_paths.append(accounts_path)
+    else:
+        accounts_path = Path(accounts)
+    command = [
+        sys.executable,
+        "-m",
+        "local_runner",
+        "--accounts",
+        str(accounts_path),
+        "--api-port",
+        str(api_port),
+        "--aws-port",
+        str(aws_port),
+        "--poll-seconds",
+        str(poll_seconds),
+        *(["--build-dir", str(build_dir)] if build_dir else []),
+        *extra_args,
+    ]
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONUNBUFFERED"] = "1"
+    process = subprocess.Popen(
+        command,
+        cwd=str(PROJECT_ROOT),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+    )
+    echo = os.environ.get("LOCAL_RUNNER_ECHO") == "1" if echo is None else echo
+    log: collections.deque[str] = collections.deque(maxlen=keep_lines)
+
+    def keep(line: str) -> None:
+        log.append(line)
+        if echo:
+            print(line, file=sys.stderr, flush=True)
+
+    stdout_lines: queue.Queue[str | None] = queue.Queue()
+
+    def stdout_sink(line: str) -> None:
+        stdout_lines.put(line)
+
+    threading.Thread(target=_reader, args=(process.stderr, keep), daemon=True).start()
+
+    def read_stdout() -> None:
+        _reader(process.stdout, stdout_sink)
+        stdout_lines.put(None)
+
+    threading.Thread(target=read_stdout, daemon=True).start()
+
+    def cleanup() -> None:
+        for path in cleanup_paths:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    deadline = time.monotonic() + ready_timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            line = stdout_lines.get(timeout=max(0.05, remaining))
+        except queue.Empty:
+            line = ""
+        if line is None or (not line and time.monotonic() >= deadline):
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=10)
+            cleanup()
+            time.sleep(0.1)  # let the stderr reader catch up
+            reason = "exited" if line is None else f"was not ready within {ready_timeout:.0f} s"
+            raise RunnerFailed(f"the local runner {reason}:\n" + "\n".join(list(log)[-40:]))
+        if line:
+            try:
+                info = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(info, dict) and info.get("ready"):
+                return RunningRunner(process, info, log, cleanup)
+
+
+@contextlib.contextmanager
+def running(accounts: dict[str, Any] | str | Path, **kwargs: Any) -> Iterator[RunningRunner]:
+    runner = start_runner(accounts, **kwargs)
+    try:
+        yield runner
+    finally:
+        runner.stop()
+
+
+def wait_for(
+    predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition"
+) -> Any:
+    """Poll until predicate() is truthy (and return it); AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
