@@ -8,22 +8,28 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
-from sms_gateway.publishing import events_for
 
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
-def record_handler(record: DynamoDBRecord) -> None:
-    events = events_for(record.raw_event)
-    if events:
-        runtime.publisher().publish(events)
-        metrics.add_metric(name="EventsPublished", unit="Count", value=len(events))
+class PublishLater(Exception):
+    """Marks a record as a batch item failure: the stream delivers it (and what follows) again."""
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # PutEvents takes ten events a call whatever record they come from, so the batch is published
+    # first and the per-record handler only reports each record's outcome to Powertools.
+    records = event.get("Records", [])
+    not_published = runtime.publisher().publish_records(records)
+    metrics.add_metric(name="StreamRecords", unit="Count", value=len(records))
+
+    def record_handler(record: DynamoDBRecord) -> None:
+        if record.event_id in not_published:
+            raise PublishLater(record.event_id)
+
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

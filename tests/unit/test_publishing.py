@@ -75,3 +75,48 @@ def test_a_low_balance_adds_balance_low() -> None:
         "raw": {"M": {}},
     }
     assert [t for t, _ in events_for(record)] == ["SMS Balance", "SMS Balance Low"]
+
+
+class EventsStandIn:
+    """EventBridge refusing the entries whose detail-type is listed."""
+
+    def __init__(self, refuse: set[str] | None = None) -> None:
+        self.calls: list[list[dict]] = []
+        self.refuse = refuse or set()
+
+    def put_events(self, Entries: list[dict]) -> dict:  # noqa: N803 - boto3's parameter name
+        self.calls.append(Entries)
+        results = [
+            {"ErrorCode": "Throttled"} if e["DetailType"] in self.refuse else {"EventId": "x"}
+            for e in Entries
+        ]
+        return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
+
+
+def stream_records(count: int) -> list[dict]:
+    records = []
+    for n in range(count):
+        record = sample()
+        record["eventID"] = f"e{n}"
+        records.append(record)
+    return records
+
+
+def test_events_of_many_records_share_put_events_calls() -> None:
+    from sms_gateway.publishing import Publisher
+
+    events = EventsStandIn()
+    assert Publisher("bus", "sms.gateway", events).publish_records(stream_records(25)) == set()
+    assert [len(c) for c in events.calls] == [10, 10, 5]
+    assert {e["EventBusName"] for c in events.calls for e in c} == {"bus"}
+
+
+def test_a_refused_event_returns_its_record_and_every_later_one_for_retry() -> None:
+    from sms_gateway.publishing import Publisher
+
+    records = stream_records(12)
+    records[3]["eventName"] = "INSERT"
+    records[3]["dynamodb"]["NewImage"]["status"] = {"S": "failed"}
+    events = EventsStandIn(refuse={"SMS Submit Failed"})
+    assert Publisher("bus", "sms.gateway", events).publish_records(records) == {f"e{n}" for n in range(3, 12)}
+    assert len(events.calls) == 1

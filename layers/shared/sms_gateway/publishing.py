@@ -11,6 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from sms_gateway.observability import logger
 from sms_gateway.store import BALANCE, INBOUND, RECIPIENT, deserialize
 
 SUBMITTED = "SMS Submitted"
@@ -99,29 +100,44 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-class PublishFailed(Exception):
-    pass
-
-
 class Publisher:
     def __init__(self, bus_name: str, source: str, events_client: Any) -> None:
         self.bus_name = bus_name
         self.source = source
         self._events = events_client
 
-    def publish(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        entries = [
-            {
-                "EventBusName": self.bus_name,
-                "Source": self.source,
-                "DetailType": detail_type,
-                "Detail": json.dumps(detail, ensure_ascii=False, default=_json_default),
-            }
-            for detail_type, detail in events
-        ]
-        for start in range(0, len(entries), PUT_EVENTS_LIMIT):
-            answer = self._events.put_events(Entries=entries[start : start + PUT_EVENTS_LIMIT])
-            if answer.get("FailedEntryCount"):
-                codes = {e.get("ErrorCode") for e in answer.get("Entries", []) if e.get("ErrorCode")}
-                # The stream retries the record; consumers may see an event twice, never zero times.
-                raise PublishFailed(f"{answer['FailedEntryCount']} events not accepted: {sorted(codes)}")
+    def publish_records(self, records: list[dict[str, Any]]) -> set[str]:
+        """Publish the events of a batch of stream records, ten to a call across records.
+
+        Returns the eventIDs of the records whose events were not all accepted, and of every record
+        after the first such one: the stream retries from the earliest, so stopping there keeps
+        duplicates (never losses) to a minimum and the order of a recipient's events intact.
+        """
+        owned = [(record["eventID"], event) for record in records for event in events_for(record)]
+        for start in range(0, len(owned), PUT_EVENTS_LIMIT):
+            chunk = owned[start : start + PUT_EVENTS_LIMIT]
+            try:
+                answer = self._events.put_events(Entries=[self._entry(*event) for _, event in chunk])
+            except Exception:
+                logger.exception("PutEvents failed")
+                answer = {"Entries": [{"ErrorCode": "PutEventsFailed"}] * len(chunk)}
+            refused = [
+                owner
+                for (owner, _), entry in zip(chunk, answer.get("Entries", []), strict=False)
+                if entry.get("ErrorCode")
+            ]
+            if refused or len(answer.get("Entries", [])) < len(chunk):
+                first = min(i for i, r in enumerate(records) if r["eventID"] in ({*refused} or {chunk[0][0]}))
+                logger.warning(
+                    "events not accepted; the stream will retry", extra={"records": len(records) - first}
+                )
+                return {r["eventID"] for r in records[first:]}
+        return set()
+
+    def _entry(self, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "EventBusName": self.bus_name,
+            "Source": self.source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail, ensure_ascii=False, default=_json_default),
+        }

@@ -236,24 +236,40 @@ class Store:
 
     # ------------------------------------------------------------------ recipient records
     def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
-        """Write each recipient's first record (in parallel threads); True where it was new.
+        """Write each recipient's first record; True where it was new.
 
-        Then apply the reports that arrived before their submission was recorded (orphans).
+        Every vendor-id lookup is written before any record, so a report that finds the lookup
+        but not yet its record is kept as an orphan (see _advance), never lost. Lookups are plain
+        idempotent puts, batched; each record is a conditional put (in parallel threads), and
+        that condition alone decides whether it is new, so a redelivered request never writes (or
+        publishes) twice. Then reports that arrived before their submission are applied.
         """
+        self._batch_put([lookup for r in records if (lookup := self._lookup_item(r))])
         if self.write_threads <= 1 or len(records) <= 4:
-            created = [self.record_submission(r) for r in records]
+            created = [self._put(self._record_item(r), "attribute_not_exists(pk)") for r in records]
         else:
             with ThreadPoolExecutor(max_workers=self.write_threads) as pool:
-                created = list(pool.map(self.record_submission, records))
+                created = list(
+                    pool.map(lambda r: self._put(self._record_item(r), "attribute_not_exists(pk)"), records)
+                )
         self._adopt_orphans([r for r, new in zip(records, created, strict=True) if new])
         return created
 
     def record_submission(self, record: RecipientRecord) -> bool:
-        """The recipient's first record, and its vendor-id lookup.
+        return self.record_submissions([record])[0]
 
-        Conditional on the record not existing, so a redelivered request never writes (or
-        publishes) twice. Reports that arrived before this write are applied right after it.
-        """
+    def _lookup_item(self, record: RecipientRecord) -> dict[str, Any] | None:
+        if not (record.vendor_message_id and record.recipient and record.account):
+            return None
+        return {
+            "pk": f"VID#{record.account}#{record.vendor_message_id}",
+            "sk": f"RCPT#{record.recipient}",
+            "type": "lookup",
+            "message_id": record.message_id,
+            "expires_at": self._expires(),
+        }
+
+    def _record_item(self, record: RecipientRecord) -> dict[str, Any]:
         now = iso(utcnow())
         recipient_key = record.recipient or "invalid"
         item: dict[str, Any] = {
@@ -281,20 +297,22 @@ class Store:
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
             item["pending_pk"] = f"PENDING#{record.account}"
             item["pending_sk"] = f"{now}#{record.message_id}#{recipient_key}"
-        # The lookup first, then the record: a report that finds the lookup but not yet the record
-        # is kept as an orphan (see _advance), never lost. No transaction: one recipient, two
-        # idempotent puts, and the record's condition alone decides whether it is new.
-        if record.vendor_message_id and record.recipient and record.account:
-            self._put(
-                {
-                    "pk": f"VID#{record.account}#{record.vendor_message_id}",
-                    "sk": f"RCPT#{record.recipient}",
-                    "type": "lookup",
-                    "message_id": record.message_id,
-                    "expires_at": self._expires(),
-                }
-            )
-        return self._put(item, condition="attribute_not_exists(pk)")
+        return item
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        """Unconditional puts, 25 a call, retrying what DynamoDB hands back unprocessed."""
+        for start in range(0, len(items), 25):
+            request = {
+                self.table: [{"PutRequest": {"Item": serialize(i)}} for i in items[start : start + 25]]
+            }
+            for attempt in range(8):
+                unprocessed = self._db.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                request = unprocessed
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("DynamoDB kept items unprocessed after 8 attempts")
 
     def apply_report(self, account: str, report: ReportIn) -> ReportResult:
         lookup_pk = f"VID#{account}#{report.vendor_message_id}"
