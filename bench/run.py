@@ -33,13 +33,17 @@ def best_of(runs: int, fn) -> float:  # type: ignore[no-untyped-def]
 
 def grouping() -> None:
     account = Account(
-        name="cn-main", vendor="action_v1", base_url="http://127.0.0.1:9",
+        name="cn-main",
+        vendor="action_v1",
+        base_url="http://127.0.0.1:9",
         credentials={"account": "a", "password": "p"},
     )
     adapter = ActionV1Adapter(account, VendorHttp())
     works = []
     for r in range(100):  # a batch of 100 requests x 100 numbers, 4 distinct texts
-        request = SendRequest(id=f"m{r}", to=[f"139{r:04d}{n:04d}" for n in range(100)], content=f"text {r % 4}")
+        request = SendRequest(
+            id=f"m{r}", to=[f"139{r:04d}{n:04d}" for n in range(100)], content=f"text {r % 4}"
+        )
         items = [OutboundItem(f"m{r}", f"+86{n}", None) for n in request.to]
         works.append(Work(f"s{r}", f"m{r}", request, account, adapter, items))
     service = SendService.__new__(SendService)
@@ -51,25 +55,37 @@ def grouping() -> None:
             chunks.extend(len(c) for c in SendService._chunks(group))
 
     seconds = best_of(5, run)
-    print(f"grouping: 10,000 recipients in 100 requests -> {len(chunks)} vendor calls "
-          f"(sizes {sorted(set(chunks))}) in {seconds * 1000:.1f} ms")
+    print(
+        f"grouping: 10,000 recipients in 100 requests -> {len(chunks)} vendor calls "
+        f"(sizes {sorted(set(chunks))}) in {seconds * 1000:.1f} ms"
+    )
 
 
 def parsing() -> None:
     account = Account(
-        name="cn-main", vendor="action_v1", base_url="http://127.0.0.1:9",
+        name="cn-main",
+        vendor="action_v1",
+        base_url="http://127.0.0.1:9",
         credentials={"account": "a", "password": "p"},
     )
     adapter = ActionV1Adapter(account, VendorHttp())
     records = [
-        {"flag": 1, "mid": f"4C36{n:012X}", "spid": "922011", "accessCode": "10690",
-         "mobile": f"1898343{n % 10000:04d}", "stat": "DELIVRD", "time": "2017-04-12 01:38:21"}
+        {
+            "flag": 1,
+            "mid": f"4C36{n:012X}",
+            "spid": "922011",
+            "accessCode": "10690",
+            "mobile": f"1898343{n % 10000:04d}",
+            "stat": "DELIVRD",
+            "time": "2017-04-12 01:38:21",
+        }
         for n in range(1000)
     ]
     push = PushRequest("report", {}, {}, json.dumps(records).encode(), "application/json")
     seconds = best_of(5, lambda: adapter.parse_push(push))
-    print(f"action_v1 push parsing: 1,000 reports in {seconds * 1000:.1f} ms "
-          f"({1000 / seconds:,.0f} reports/s)")
+    print(
+        f"action_v1 push parsing: 1,000 reports in {seconds * 1000:.1f} ms ({1000 / seconds:,.0f} reports/s)"
+    )
 
 
 def cold_import() -> None:
@@ -81,8 +97,10 @@ def cold_import() -> None:
         subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": env_path})
         timings.append(time.perf_counter() - start)
     baseline = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-    print(f"cold import of the send path: median {statistics.median(timings) * 1000:.0f} ms "
-          f"(interpreter start alone {baseline * 1000:.0f} ms)")
+    print(
+        f"cold import of the send path: median {statistics.median(timings) * 1000:.0f} ms "
+        f"(interpreter start alone {baseline * 1000:.0f} ms)"
+    )
 
 
 if __name__ == "__main__":
