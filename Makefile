@@ -14,7 +14,7 @@ AWS_PORT     ?= 5000
 POLL_SECONDS ?= 5
 PYTEST_ARGS  ?=
 
-.PHONY: help venv lint format typecheck validate build test unit integration e2e demo local bench clean
+.PHONY: help venv lint format typecheck validate build test unit integration e2e demo local simulators bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ demo: build  ## the whole application locally with all five vendor simulators, a
 
 local: build  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
 	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS)
+
+simulators: venv  ## the five vendor simulators for ACCOUNTS, pushing to the runner on API_PORT
+	$(BIN)/python -m simulators --accounts $(ACCOUNTS) --push-base http://127.0.0.1:$(API_PORT)
 
 bench: venv  ## benchmarks that print figures (grouping, parsing)
 	$(BIN)/python bench/run.py

@@ -113,3 +113,10 @@ def free_port():
 @pytest.fixture
 def wait_until():
     return _wait_until
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The simulators are tested on their own, without AWS: fast, so part of `make unit`.
+    for item in items:
+        if "tests/simulators/" in str(item.fspath):
+            item.add_marker(pytest.mark.unit)
