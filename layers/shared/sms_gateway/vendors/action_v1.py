@@ -34,9 +34,8 @@ from sms_gateway.models import (
     Submission,
     SubmitOutcome,
 )
-from sms_gateway.observability import logger
 from sms_gateway.phone import from_vendor
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
 
 # STATUS table (document section 7): the outcome of the whole request.
 STATUS_CODES: dict[str, str] = {
@@ -286,23 +285,13 @@ class ActionV1Adapter(VendorAdapter):
         entries = answer.get("list") or []
         return [e for e in entries if isinstance(e, dict)]
 
-    def _tolerant(self, entries: list[dict[str, Any]], parse: Any) -> list[Any]:
-        # A pulled record is handed out once: one bad record must not cost the others.
-        parsed = []
-        for entry in entries:
-            try:
-                parsed.append(parse(entry))
-            except (KeyError, TypeError, ValueError):
-                logger.error("skipping an unreadable pulled record", extra={"fields": sorted(entry)})
-        return parsed
-
     def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
         entries = [e for e in self._pull("report", "report_pull_size", 10000) if str(e.get("flag", 1)) == "1"]
-        return self._tolerant(entries, self._report)
+        return parse_each(entries, self._report)
 
     def pull_inbound(self) -> list[InboundIn]:
         entries = [e for e in self._pull("mo", "mo_pull_size", 1000) if str(e.get("flag", 0)) == "0"]
-        return self._tolerant(entries, self._inbound)
+        return parse_each(entries, self._inbound)
 
     # ----------------------------------------------------------------- balance
     def balance(self) -> BalanceIn:

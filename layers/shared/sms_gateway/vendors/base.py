@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from sms_gateway.accounts import Account
 from sms_gateway.errors import PushRejected
@@ -28,6 +28,7 @@ from sms_gateway.tokens import TokenCache
 
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
 PendingSource = Callable[[int], list[PendingRecipient]]
+T = TypeVar("T")
 
 
 class VendorAdapter(ABC):
@@ -51,6 +52,21 @@ class VendorAdapter(ABC):
         self.account = account
         self.http = http
         self.tokens = tokens
+        self._own_token: str | None = None  # only when built without a shared TokenCache
+
+    def token(self, fetch: Callable[[], tuple[str, int]]) -> str:
+        """A valid access token: shared through the table (TokenCache), or this instance's own."""
+        if self.tokens is not None:
+            return self.tokens.get(fetch)
+        if self._own_token is None:
+            self._own_token = fetch()[0]
+        return self._own_token
+
+    def forget_token(self, token: str) -> None:
+        """The vendor refused ``token``: drop it everywhere so the next call fetches a new one."""
+        if self.tokens is not None:
+            self.tokens.invalidate(token)
+        self._own_token = None
 
     def option(self, name: str, default: object = None) -> object:
         return self.account.options.get(name, default)
@@ -103,3 +119,20 @@ def json_body(push: PushRequest) -> object:
         raise PushRejected("body is not UTF-8") from exc
     except json.JSONDecodeError as exc:
         raise PushRejected(f"body is not valid JSON (line {exc.lineno} column {exc.colno})") from exc
+
+
+def parse_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list[T]:
+    """Parse pulled records one by one. Pulled records are often handed out once: one unreadable
+    record is logged (its field names, never its values) and skipped, never costing the others."""
+    from sms_gateway.observability import logger  # noqa: PLC0415
+
+    parsed: list[T] = []
+    for entry in entries:
+        try:
+            if not isinstance(entry, dict):
+                raise TypeError("not an object")
+            parsed.append(parse(entry))
+        except (KeyError, TypeError, ValueError) as exc:
+            fields = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+            logger.error("skipping an unreadable pulled record", extra={"fields": fields, "reason": str(exc)})
+    return parsed

@@ -67,10 +67,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import ConfigurationError, PushRejected, SubmitRejected, VendorUnavailable
@@ -89,8 +88,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import from_vendor
-from sms_gateway.tokens import EXPIRY_MARGIN_SECONDS
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
 
 OK: Final = "10000"
 DEFAULT_TOKEN_LIFETIME = 7200
@@ -130,8 +128,6 @@ KIND_CODES: dict[MessageKind, str] = {
 # Where a wrapped answer or push keeps its records.
 LIST_KEYS = ("data", "list", "result", "records", "rows", "reports", "mos")
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
-
-T = TypeVar("T")
 
 
 class _TokenRefused:
@@ -223,8 +219,6 @@ class PaaswV1Adapter(VendorAdapter):
     # The document says nothing about re-pushing: ack what is stored, replay it if applying fails.
     ack_once_stored = True
 
-    _own_token: str | None = None  # when built without a TokenCache (scripts, some tests)
-
     # ----------------------------------------------------------------- options
     def _flag(self, name: str, default: bool = False) -> bool:
         value = self.option(name, default)
@@ -288,24 +282,7 @@ class PaaswV1Adapter(VendorAdapter):
             lifetime = DEFAULT_TOKEN_LIFETIME
         lifetime = lifetime if lifetime > 0 else DEFAULT_TOKEN_LIFETIME
         logger.info("paasw_v1 token fetched", extra={"account": self.account.name, "lifetime": lifetime})
-        if lifetime <= EXPIRY_MARGIN_SECONDS:
-            # The vendor hands back the same token with what is left of its life. Within
-            # TokenCache's renewal margin every call would fetch it again (and get it again):
-            # keep it until it really dies; the refused-token retry then renews it.
-            lifetime += EXPIRY_MARGIN_SECONDS
         return token.strip(), lifetime
-
-    def _token(self) -> str:
-        if self.tokens is not None:
-            return self.tokens.get(self._fetch_token)
-        if self._own_token is None:
-            self._own_token = self._fetch_token()[0]
-        return self._own_token
-
-    def _drop_token(self, token: str) -> None:
-        if self.tokens is not None:
-            self.tokens.invalidate(token)
-        self._own_token = None
 
     def _token_refused(self, answer: Any) -> bool:
         if answer is TOKEN_REFUSED:
@@ -326,20 +303,20 @@ class PaaswV1Adapter(VendorAdapter):
 
         A call refused for its token was not acted on, so resending it cannot deliver twice.
         """
-        token = self._token()
+        token = self.token(self._fetch_token)
         answer = self._request(
             method, path, {"token": token, **params}, ambiguous_if_garbled=ambiguous_if_garbled
         )
         if not self._token_refused(answer):
             return answer
         logger.info("paasw_v1 refused the token; fetching a new one", extra={"account": self.account.name})
-        self._drop_token(token)
-        token = self._token()
+        self.forget_token(token)
+        token = self.token(self._fetch_token)
         answer = self._request(
             method, path, {"token": token, **params}, ambiguous_if_garbled=ambiguous_if_garbled
         )
         if self._token_refused(answer):
-            self._drop_token(token)
+            self.forget_token(token)
             raise VendorUnavailable(f"paasw_v1 {path} refused a freshly fetched token")
         return answer
 
@@ -480,24 +457,12 @@ class PaaswV1Adapter(VendorAdapter):
             raise VendorUnavailable(f"paasw_v1 {path} answered code {code or '-'}: {message}")
         return [e for e in entries if isinstance(e, dict)]
 
-    def _tolerant(self, entries: list[dict[str, Any]], parse: Callable[[dict[str, Any]], T]) -> list[T]:
-        # Pulled records are handed out once: one bad record must not cost the others.
-        parsed = []
-        for entry in entries:
-            try:
-                parsed.append(parse(entry))
-            except (KeyError, TypeError, ValueError):
-                logger.error(
-                    "paasw_v1: skipping an unreadable pulled record", extra={"fields": sorted(entry)}
-                )
-        return parsed
-
     def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
         params: dict[str, str] = {}
         sign = self._sign()
         if self._flag("report_pull_by_sign") and sign:
             params["sign"] = sign
-        return self._tolerant(self._pull("/sms/deliver", params), self._report)
+        return parse_each(self._pull("/sms/deliver", params), self._report)
 
     def _mo_signs(self) -> list[str]:
         configured = self.option("mo_signs")
@@ -510,7 +475,7 @@ class PaaswV1Adapter(VendorAdapter):
             raise ConfigurationError("paasw_v1 /sms/smsUp needs a sign: set the account's sign or mo_signs")
         inbound: list[InboundIn] = []
         for sign in signs:
-            inbound += self._tolerant(self._pull("/sms/smsUp", {"sign": sign}), self._inbound)
+            inbound += parse_each(self._pull("/sms/smsUp", {"sign": sign}), self._inbound)
         return inbound
 
     # ----------------------------------------------------------------- balance

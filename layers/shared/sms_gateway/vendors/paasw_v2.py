@@ -73,9 +73,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
 from sms_gateway.errors import PushRejected, SubmitRejected, UnsupportedRecipient, VendorUnavailable
@@ -93,9 +92,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_national, from_vendor, mask
-from sms_gateway.vendors.base import PendingSource, VendorAdapter
-
-T = TypeVar("T")
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, parse_each
 
 # (JSON endpoint, form endpoint); None where the document has no form variant.
 TOKEN = ("/message/token", "/message/tokenApi")
@@ -191,8 +188,6 @@ class PaaswV2Adapter(VendorAdapter):
     pulls_reports = True
     pulls_inbound = True
 
-    _local_token: str | None = None  # only when no shared TokenCache was given (unit tests)
-
     # ----------------------------------------------------------------- options
     def _form(self) -> bool:
         body_format = str(self.option("body_format", "json") or "json").strip().lower()
@@ -272,18 +267,6 @@ class PaaswV2Adapter(VendorAdapter):
             lifetime = DEFAULT_TOKEN_LIFETIME
         return token, lifetime
 
-    def _token(self) -> str:
-        if self.tokens is not None:
-            return self.tokens.get(self._fetch_token)
-        if self._local_token is None:
-            self._local_token = self._fetch_token()[0]
-        return self._local_token
-
-    def _forget(self, token: str) -> None:
-        if self.tokens is not None:
-            self.tokens.invalidate(token)
-        self._local_token = None
-
     def _token_refused(self, answer: dict[str, Any]) -> bool:
         code = self._code(answer)
         if code == OK:
@@ -295,16 +278,16 @@ class PaaswV2Adapter(VendorAdapter):
     ) -> dict[str, Any]:
         """A token-bearing call; a refused token is dropped, renewed, and the call made once more."""
         path, form = self._endpoint(pair)
-        token = self._token()
+        token = self.token(self._fetch_token)
         answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
         if not self._token_refused(answer):
             return answer
         logger.info("paasw_v2 refused the token; fetching a new one", extra={"code": self._code(answer)})
-        self._forget(token)
-        token = self._token()
+        self.forget_token(token)
+        token = self.token(self._fetch_token)
         answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
         if self._token_refused(answer):
-            self._forget(token)
+            self.forget_token(token)
             raise VendorUnavailable(f"paasw_v2 refused a renewed token: code {self._code(answer)}")
         return answer
 
@@ -441,21 +424,6 @@ class PaaswV2Adapter(VendorAdapter):
         # Not specified by the document: HTTP 200, with a body in the vendor's own success format.
         return HttpAnswer(200, json.dumps({"code": 0, "message": "请求成功"}, ensure_ascii=False))
 
-    def _tolerant(self, entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list[T]:
-        # A pulled record is handed out once: one bad record must not cost the others.
-        parsed = []
-        for entry in entries:
-            try:
-                if not isinstance(entry, dict):
-                    raise TypeError("not an object")
-                parsed.append(parse(entry))
-            except (TypeError, ValueError) as exc:
-                fields = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-                logger.error(
-                    "skipping an unreadable pulled record", extra={"fields": fields, "reason": str(exc)}
-                )
-        return parsed
-
     def _pull(self, pair: tuple[str, str | None], what: str) -> list[Any]:
         answer = self._checked(self._call(pair, {}), what)
         entries = self._records(answer)
@@ -466,12 +434,12 @@ class PaaswV2Adapter(VendorAdapter):
     def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
         if self.option("poll_reports", True) is False:
             return []
-        return self._tolerant(self._pull(DELIVER, "report pull"), self._report)
+        return parse_each(self._pull(DELIVER, "report pull"), self._report)
 
     def pull_inbound(self) -> list[InboundIn]:
         if self.option("poll_inbound", True) is False:
             return []
-        return self._tolerant(self._pull(MO, "MO pull"), self._inbound)
+        return parse_each(self._pull(MO, "MO pull"), self._inbound)
 
     # ----------------------------------------------------------------- balance
     def balance(self) -> BalanceIn:

@@ -90,7 +90,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mask, cn_national, from_vendor, mask
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
 
 T = TypeVar("T")
 
@@ -373,21 +373,11 @@ class PwdV1Adapter(VendorAdapter):
             ext_no=ext_no,
         )
 
-    def _tolerant(self, entries: list[dict[str, Any]], parse: Callable[[dict[str, Any]], T]) -> list[T]:
-        # A pulled record is handed out once: one bad record must not cost the others.
-        parsed = []
-        for entry in entries:
-            try:
-                parsed.append(parse(entry))
-            except (KeyError, TypeError, ValueError):
-                logger.error("skipping an unreadable pulled record", extra={"fields": sorted(entry)})
-        return parsed
-
     def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
-        return self._tolerant(self._pull("/api/v1/report"), self._report)
+        return parse_each(self._pull("/api/v1/report"), self._report)
 
     def pull_inbound(self) -> list[InboundIn]:
-        return self._tolerant(self._pull("/api/v1/mo"), self._inbound)
+        return parse_each(self._pull("/api/v1/mo"), self._inbound)
 
     # ----------------------------------------------------------------- pushes
     @staticmethod
