@@ -383,3 +383,39 @@ def test_a_failing_vendor_does_not_stop_the_poller(aws: AwsEnv, gateway: ActionV
     gateway.fail_next[:] = [503]
     summary = poll("reports")
     assert summary["cn-main"].startswith("error:")
+
+
+def test_a_pulled_batch_is_kept_before_it_is_applied_and_replayed_if_applying_fails(
+    aws: AwsEnv, gateway: ActionV1Vendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two submitted recipients whose reports the vendor hands out only once
+    sent_to_document_numbers(aws, gateway)
+    gateway.reports += [
+        gateway.report_for("18983437010", "DELIVRD"),
+        gateway.report_for("18983437011", "DELIVRD"),
+    ]
+    # When storage fails after the first report of the pulled batch
+    from sms_gateway.store import Store
+
+    original, calls = Store.apply_report, {"n": 0}
+
+    def fail_on_second(self: Store, account: str, report: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("DynamoDB unavailable")
+        return original(self, account, report)
+
+    monkeypatch.setattr(Store, "apply_report", fail_on_second)
+    assert poll("reports")["cn-main"] == "error: RuntimeError"
+    assert gateway.reports == []  # the vendor will not hand them out again
+    monkeypatch.setattr(Store, "apply_report", original)
+    # Then the next reports poll, once the kept batch is a minute old, applies it all
+    import time as clock
+
+    later = clock.time() + 120
+    monkeypatch.setattr(clock, "time", lambda: later)
+    poll("reports")
+    assert {e["detail"]["recipient"] for e in aws.events("SMS Delivery Report")} == {
+        "+8618983437010",
+        "+8618983437011",
+    }

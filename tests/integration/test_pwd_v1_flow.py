@@ -347,12 +347,12 @@ def test_a_push_whose_apply_fails_is_still_acked_and_applied_by_the_next_reports
     # And the next reports poll, a minute or more later, applies it
     later(monkeypatch, 120)
     summary = poll("reports")
-    assert summary[ACCOUNT]["replayed_pushes"] == 1
+    assert summary[ACCOUNT]["replayed"] == 1
     assert aws.record("once-1", "+8613512349831")["status"] == "delivered"  # type: ignore[index]
     assert [i["state"] for i in aws.items(f"INBOX#{ACCOUNT}")] == ["applied"]
     assert len(aws.events("SMS Delivery Report")) == 1
     # And once applied it is not replayed again
-    assert "replayed_pushes" not in poll("reports")[ACCOUNT]
+    assert "replayed" not in poll("reports")[ACCOUNT]
 
 
 def test_a_push_that_cannot_be_stored_is_not_acked(

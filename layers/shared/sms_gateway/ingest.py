@@ -10,7 +10,7 @@ from typing import Any
 
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import NotFound, PushRejected, PushUnauthorized
-from sms_gateway.models import HttpAnswer, PushBatch, PushRequest
+from sms_gateway.models import PULLED_BATCH, HttpAnswer, PushBatch, PushRequest, batch_from_json
 from sms_gateway.observability import logger, metrics
 from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
@@ -89,16 +89,20 @@ class PushService:
         return adapter.push_ack(push, batch)
 
     def replay(self, account: Account) -> int:
-        """Apply pushes that were kept but not applied (for vendors that ack once stored)."""
+        """Apply what was kept but not applied: pushes whose apply failed (acked or not) and pulled
+        batches whose apply failed. Applying twice changes nothing, so replay is always safe."""
         adapter = self.adapter_for(account)
         replayed = 0
         for item in self.store.inbox_unprocessed(account.name):
             key = (item["pk"], item["sk"])
-            push = PushRequest(
-                item["kind"], {}, {}, str(item["body"]).encode(), str(item.get("content_type", ""))
-            )
+            content_type = str(item.get("content_type", ""))
             try:
-                batch = parse(adapter, push)
+                if content_type == PULLED_BATCH:
+                    batch = batch_from_json(str(item["body"]))
+                else:
+                    batch = parse(
+                        adapter, PushRequest(item["kind"], {}, {}, str(item["body"]).encode(), content_type)
+                    )
             except PushRejected as exc:
                 self.store.inbox_mark(key, "rejected", str(exc))
                 continue

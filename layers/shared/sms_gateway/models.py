@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -232,3 +233,36 @@ class HttpAnswer:
 class PushBatch:
     reports: tuple[ReportIn, ...] = ()
     inbound: tuple[InboundIn, ...] = ()
+
+
+# ---------------------------------------------------------------------------- kept batches
+
+PULLED_BATCH = "application/vnd.sms-gateway.batch+json"  # content type of a kept pulled batch
+
+
+def batch_to_json(batch: PushBatch) -> str:
+    """A normalised batch as JSON, to keep it before it is applied (see polling.py)."""
+
+    def plain(item: ReportIn | InboundIn) -> dict[str, Any]:
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in asdict(item).items()}
+
+    return json.dumps(
+        {"reports": [plain(r) for r in batch.reports], "inbound": [plain(i) for i in batch.inbound]},
+        ensure_ascii=False,
+    )
+
+
+def batch_from_json(text: str) -> PushBatch:
+    data = json.loads(text)
+
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    reports = tuple(
+        ReportIn(**{**r, "status": Status(r["status"]), "occurred_at": when(r.get("occurred_at"))})
+        for r in data.get("reports", [])
+    )
+    inbound = tuple(
+        InboundIn(**{**i, "received_at": when(i.get("received_at"))}) for i in data.get("inbound", [])
+    )
+    return PushBatch(reports, inbound)
