@@ -92,3 +92,10 @@ def test_compact_vendor_times_must_be_complete() -> None:
     assert vendor_time_to_utc("202211042057", "Asia/Shanghai", "%Y%m%d%H%M%S", "%Y%m%d%H%M") == datetime(
         2022, 11, 4, 12, 57, tzinfo=UTC
     )
+
+
+def test_numbers_quoted_in_text_are_redacted() -> None:
+    from sms_gateway.phone import redact_numbers
+
+    text = redact_numbers("invalid literal for int(): '13800138000'; code 1007, batch 39036632588910887018")
+    assert "13800138000" not in text and "code 1007" in text and "0013" not in text

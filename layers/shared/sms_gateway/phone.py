@@ -1,5 +1,7 @@
 """Phone numbers: E.164 in records and events, each vendor's own form on the wire, masked in logs."""
 
+import re
+
 import phonenumbers
 
 from sms_gateway.errors import UnsupportedRecipient
@@ -59,6 +61,14 @@ def mask(number: str | None) -> str:
     if len(text) <= 7:
         return "*" * len(text)
     return text[:3] + "*" * (len(text) - 7) + text[-4:]
+
+
+_DIGIT_RUN = re.compile(r"\d{7,}")
+
+
+def redact_numbers(text: str) -> str:
+    """Mask every run of seven or more digits: vendor messages and parse errors can quote numbers."""
+    return _DIGIT_RUN.sub(lambda m: mask(m.group()), text)
 
 
 def cn_mask(e164: str) -> str:

@@ -125,6 +125,7 @@ def parse_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list
     """Parse pulled records one by one. Pulled records are often handed out once: one unreadable
     record is logged (its field names, never its values) and skipped, never costing the others."""
     from sms_gateway.observability import logger  # noqa: PLC0415
+    from sms_gateway.phone import redact_numbers  # noqa: PLC0415
 
     parsed: list[T] = []
     for entry in entries:
@@ -134,5 +135,8 @@ def parse_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list
             parsed.append(parse(entry))
         except (KeyError, TypeError, ValueError) as exc:
             fields = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-            logger.error("skipping an unreadable pulled record", extra={"fields": fields, "reason": str(exc)})
+            logger.error(
+                "skipping an unreadable pulled record",
+                extra={"fields": fields, "reason": redact_numbers(str(exc))},
+            )
     return parsed

@@ -55,7 +55,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -81,7 +80,7 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import e164_digits, from_vendor, mask
+from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
 
 API = "/api/v1/international/sms"
@@ -91,7 +90,6 @@ REPORT_TIME_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M"}
 MAX_PAIRS_PER_STATUS_CALL = 500
 STATUS_WINDOW_DAYS = 30
 ACK = '{"code":0,"msg":"ok"}'
-_DIGIT_RUN = re.compile(r"\d{7,}")
 
 # ResultCode table (document chapter 6): code -> (name, meaning).
 RESULT_CODES: dict[str, tuple[str, str]] = {
@@ -179,7 +177,7 @@ class _VendorCode(Exception):
 
     def __init__(self, code: str, msg: str) -> None:
         # The vendor's msg can quote numbers, and it ends up in logs and in every recipient's record.
-        msg = _DIGIT_RUN.sub(lambda m: mask(m.group()), msg)[:120]
+        msg = redact_numbers(msg)[:120]
         super().__init__(f"intl_v1 code {code} ({result_name(code)}): {msg}")
         self.code = code
         self.msg = msg
