@@ -419,3 +419,38 @@ def test_a_pulled_batch_is_kept_before_it_is_applied_and_replayed_if_applying_fa
         "+8618983437010",
         "+8618983437011",
     }
+
+
+def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given a submission whose lookup is written but whose record is not yet (the sender is mid-write)
+    from botocore.exceptions import ClientError
+
+    from sms_gateway.models import ReportIn, Status
+    from sms_gateway.store import RecipientRecord, Store
+
+    store = Store("sms-gateway-test", write_threads=1)
+    record = RecipientRecord(
+        "race-2", "+8613800138000", "cn-main", "action_v1", Status.SUBMITTED, "MID-1", "0", "ok", {}
+    )
+    store._batch_put([store._lookup_item(record)])  # type: ignore[list-item]
+    # And a sender that writes the record (and finds no orphan) just after the report's update failed
+    update, sender = store._db.update_item, Store("sms-gateway-test", write_threads=1)
+
+    def update_then_sender_writes(**kwargs: Any) -> Any:
+        try:
+            return update(**kwargs)
+        except ClientError:
+            if not aws.record("race-2", "+8613800138000"):
+                sender.record_submissions([record])
+            raise
+
+    store._db.update_item = update_then_sender_writes  # type: ignore[method-assign]
+    # When the report arrives at that moment
+    store.apply_report(
+        "cn-main", ReportIn("MID-1", Status.DELIVERED, "DELIVRD", "短信投递成功", recipient="+8613800138000")
+    )
+    # Then it is applied, not dropped as a duplicate: delivered, one report event
+    assert aws.record("race-2", "+8613800138000")["status"] == "delivered"  # type: ignore[index]
+    assert [e["detail"]["status"] for e in aws.events("SMS Delivery Report")] == ["delivered"]

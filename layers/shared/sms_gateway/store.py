@@ -391,11 +391,14 @@ class Store:
                 ConditionExpression="attribute_exists(pk) AND status_rank < :rank",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=serialize(values),
+                # Tells, atomically, why the condition failed: a later read could find a record
+                # written in between and drop the report as a duplicate.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
-            if self._get(f"MSG#{message_id}", f"RCPT#{recipient}") is None:
+            if not exc.response.get("Item"):
                 return ReportResult.ORPHANED  # the lookup is written before its record
             return ReportResult.UNCHANGED
         return ReportResult.UPDATED
