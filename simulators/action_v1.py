@@ -71,7 +71,9 @@ class ActionV1Simulator(BaseSimulator):
     DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {"charge_type": "PRECHARGE", "price": 0}
     OUTCOME_CODES: ClassVar[dict[str, Any]] = {
         "delivered": "DELIVRD",
-        "undelivered": "MA:0009",
+        # the CMPP stat word for "not delivered"; outside the STAT table, so read as an operator
+        # failure code (undelivered, kept raw). MA:0009 would be 未定义错误 (unknown).
+        "undelivered": "UNDELIV",
         "expired": "EXPIRED",
         "rejected": "REJECTED",
         "blacklisted": "MA:0001",

@@ -59,6 +59,12 @@ _UNSET: Any = object()
 # --------------------------------------------------------------------------- helpers
 
 
+class _Server(ThreadingHTTPServer):
+    # Adapters send in parallel bursts; the default backlog of 5 would reset connections.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def md5_hex(text: str) -> str:
     """Lower-case hex MD5 of ``text`` encoded as UTF-8."""
     return hashlib.md5(text.encode("utf-8")).hexdigest()
@@ -322,7 +328,7 @@ class BaseSimulator:
         if self._server is not None:
             return self
         self._stopping.clear()
-        server = ThreadingHTTPServer((self.host, self.port), _make_handler(self))
+        server = _Server((self.host, self.port), _make_handler(self))
         server.daemon_threads = True
         self._server = server
         self.port = server.server_address[1]

@@ -40,6 +40,12 @@ INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Inter
 NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 
 
+class _Server(ThreadingHTTPServer):
+    # Vendors push in bursts (intl_v1: one POST per report); the default backlog of 5 resets them.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 @dataclass(frozen=True)
 class CompiledRoute:
     route: HttpRoute
@@ -223,7 +229,7 @@ class HttpApiServer:
             def log_message(self, format: str, *args: Any) -> None:
                 pass  # every request is logged once, with its invocation
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self._httpd = _Server((host, port), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self.url = f"http://{host}:{self.port}"
