@@ -3,7 +3,6 @@ SQS -> send function -> vendor; vendor push or pull -> records -> stream -> even
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support.action_v1_vendor import ActionV1Vendor
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, action_v1_account, load_event, load_handler
+from tests.support.handlers import poll, send, sqs_event
 from tests.support.vendor_server import Received, Reply, VendorServer
 
 pytestmark = pytest.mark.integration
@@ -22,22 +22,6 @@ pytestmark = pytest.mark.integration
 def gateway(aws: AwsEnv, vendor: VendorServer) -> ActionV1Vendor:
     aws.put_accounts(action_v1_account(vendor.url))
     return ActionV1Vendor(vendor)
-
-
-def sqs_event(*bodies: Any, first_id: int = 1) -> dict[str, Any]:
-    template = load_event("send/sqs-batch.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies, start=first_id):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
-        records.append(record)
-    return {"Records": records}
-
-
-def send(event: dict[str, Any], remaining_ms: int = 60_000) -> list[str]:
-    answer = load_handler("send")(event, FakeContext(remaining_ms=remaining_ms))
-    return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
 
 
 def push(
@@ -51,10 +35,6 @@ def push(
     event["rawQueryString"] = f"token={token}"
     event["body"] = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
     return load_handler("callback")(event, FakeContext())  # type: ignore[no-any-return]
-
-
-def poll(job: str) -> dict[str, Any]:
-    return load_handler(f"poll_{job}")(load_event("poll/scheduled.json"), FakeContext())  # type: ignore[no-any-return]
 
 
 # ---------------------------------------------------------------------------------------- sending

@@ -23,6 +23,7 @@ from sms_gateway.sending import Group, SendService
 from sms_gateway.vendors.intl_v1 import IntlV1Adapter
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.handlers import poll
 
 pytestmark = pytest.mark.integration
 
@@ -93,10 +94,6 @@ def sqs_event(*bodies_: dict[str, Any]) -> dict[str, Any]:
 def send(*bodies_: dict[str, Any]) -> list[str]:
     answer = load_handler("send")(sqs_event(*bodies_), FakeContext())
     return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
-
-
-def poll(job: str) -> dict[str, Any]:
-    return load_handler(f"poll_{job}")(load_event("poll/scheduled.json"), FakeContext())  # type: ignore[no-any-return]
 
 
 def push(body: Any, headers: dict[str, str] | None = None, token: str = CALLBACK_TOKEN) -> dict[str, Any]:

@@ -4,7 +4,6 @@ CallbackFunction) or pull -> records -> stream -> events on the bus."""
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ from simulators import PaaswV1Simulator, simulator_for
 from sms_gateway.tokens import TokenCache
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.handlers import poll, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -52,17 +52,6 @@ def sim(aws: AwsEnv) -> Iterator[PaaswV1Simulator]:
     simulator.stop()
 
 
-def sqs_event(*bodies: Any, first_id: int = 1) -> dict[str, Any]:
-    template = load_event("send/sqs-batch.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies, start=first_id):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = json.dumps(body, ensure_ascii=False)
-        records.append(record)
-    return {"Records": records}
-
-
 def send(*bodies: Any, first_id: int = 1) -> list[str]:
     answer = load_handler("send")(sqs_event(*bodies, first_id=first_id), FakeContext())
     return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
@@ -76,10 +65,6 @@ def push(kind: str, body: Any = None, token: str = CALLBACK_TOKEN) -> dict[str, 
     event["queryStringParameters"] = {"token": token}
     event["rawQueryString"] = f"token={token}"
     return load_handler("callback")(event, FakeContext())  # type: ignore[no-any-return]
-
-
-def poll(job: str) -> dict[str, Any]:
-    return load_handler(f"poll_{job}")(load_event("poll/scheduled.json"), FakeContext())  # type: ignore[no-any-return]
 
 
 def form_calls(sim: PaaswV1Simulator, path: str) -> list[dict[str, str]]:

@@ -16,6 +16,7 @@ import pytest
 from simulators import PaaswV2Simulator, simulator_for
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.handlers import poll, send, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -48,26 +49,6 @@ def sim(aws: AwsEnv) -> Iterator[PaaswV2Simulator]:
     aws.put_accounts(paasw_v2_account(simulator.url))
     yield simulator
     simulator.stop()
-
-
-def sqs_event(*bodies: Any, first_id: int = 1) -> dict[str, Any]:
-    template = load_event("send/sqs-batch.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies, start=first_id):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = json.dumps(body, ensure_ascii=False)
-        records.append(record)
-    return {"Records": records}
-
-
-def send(event: dict[str, Any]) -> list[str]:
-    answer = load_handler("send")(event, FakeContext())
-    return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
-
-
-def poll(job: str) -> dict[str, Any]:
-    return load_handler(f"poll_{job}")(load_event("poll/scheduled.json"), FakeContext())  # type: ignore[no-any-return]
 
 
 def push(body: Any, kind: str = "report") -> dict[str, Any]:

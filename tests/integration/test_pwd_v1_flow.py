@@ -4,7 +4,6 @@ CallbackFunction) or pull -> records -> stream -> events on the bus."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -20,6 +19,7 @@ from simulators import simulator_for
 from simulators.base import BaseSimulator
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.handlers import poll, send, sqs_event
 
 pytestmark = pytest.mark.integration
 
@@ -65,30 +65,10 @@ def pushing(sim: BaseSimulator, callbacks: CallbackBridge) -> BaseSimulator:
     return sim
 
 
-def sqs_event(*bodies: Any, first_id: int = 1) -> dict[str, Any]:
-    template = load_event("send/sqs-batch.json")["Records"][0]
-    records = []
-    for index, body in enumerate(bodies, start=first_id):
-        record = copy.deepcopy(template)
-        record["messageId"] = f"00000000-0000-4000-8000-{index:012d}"
-        record["body"] = json.dumps(body, ensure_ascii=False)
-        records.append(record)
-    return {"Records": records}
-
-
-def send(event: dict[str, Any]) -> list[str]:
-    answer = load_handler("send")(event, FakeContext())
-    return [f["itemIdentifier"] for f in answer["batchItemFailures"]]
-
-
 def push(body: Any, kind: str = "report") -> dict[str, Any]:
     event = load_event(f"callback/pwd_v1-push-{kind}.json")
     event["body"] = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
     return load_handler("callback")(event, FakeContext())  # type: ignore[no-any-return]
-
-
-def poll(job: str) -> dict[str, Any]:
-    return load_handler(f"poll_{job}")(load_event("poll/scheduled.json"), FakeContext())  # type: ignore[no-any-return]
 
 
 def sends(sim: BaseSimulator) -> list[dict[str, str]]:
