@@ -35,7 +35,7 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.phone import from_vendor
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 # STATUS table (document section 7): the outcome of the whole request.
 STATUS_CODES: dict[str, str] = {
@@ -114,13 +114,6 @@ def result_status(result: object) -> tuple[Status, str]:
     return RESULT_CODES.get(code, (Status.FAILED, "未知的提交错误代码"))
 
 
-def framed(content: str, sign: str | None) -> str:
-    """The content with its 【sign】 in front, as gateways that check signatures expect."""
-    if not sign or content.startswith("【") or content.endswith("】"):
-        return content
-    return f"【{sign}】{content}"
-
-
 class ActionV1Adapter(VendorAdapter):
     vendor = "action_v1"
     max_recipients_per_call = 500
@@ -169,7 +162,7 @@ class ActionV1Adapter(VendorAdapter):
         if submission.p2p:
             separator = str(self.option("p2p_line_separator", "\n"))
             lines = [
-                f"{numbers[item.recipient]}#{framed(item.content or '', submission.sign)}"
+                f"{numbers[item.recipient]}#{frame_sign(item.content or '', submission.sign)}"
                 for item in submission.items
             ]
             form = {
@@ -179,7 +172,7 @@ class ActionV1Adapter(VendorAdapter):
                 "password": self._password(extno, "".join(lines)),
             }
         else:
-            content = framed(submission.content or "", submission.sign)
+            content = frame_sign(submission.content or "", submission.sign)
             mobile = ",".join(numbers[item.recipient] for item in submission.items)
             form = {
                 "action": "send",

@@ -6,6 +6,7 @@ vendors/__init__.py. Nothing in the handlers or the send/ingest/poll logic chang
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -29,6 +30,8 @@ from sms_gateway.tokens import TokenCache
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
 PendingSource = Callable[[int], list[PendingRecipient]]
 T = TypeVar("T")
+# A sign already in the text: a whole 【...】 at its start or its end.
+_SIGNED = re.compile(r"^【[^【】]+】|【[^【】]+】$")
 
 
 class VendorAdapter(ABC):
@@ -140,3 +143,15 @@ def parse_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list
                 extra={"fields": fields, "reason": redact_numbers(str(exc))},
             )
     return parsed
+
+
+def carries_sign(text: str) -> bool:
+    return _SIGNED.search(text) is not None
+
+
+def frame_sign(content: str, sign: str | None) -> str:
+    """The content with 【sign】 in front, for vendors that carry the sign in the text; left as it
+    is when there is no sign or the text already carries one."""
+    if not sign or carries_sign(content):
+        return content
+    return f"【{sign}】{content}"

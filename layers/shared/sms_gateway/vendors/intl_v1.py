@@ -81,7 +81,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body
 
 API = "/api/v1/international/sms"
 SEND_TIME_FORMAT = "%Y%m%d%H%M%S"
@@ -158,13 +158,6 @@ def report_time(raw: str | None, timezone: str) -> datetime | None:
     text = (raw or "").strip()
     fmt = REPORT_TIME_FORMATS.get(len(text))
     return vendor_time_to_utc(text, timezone, fmt) if fmt and text.isdigit() else None
-
-
-def framed(content: str, sign: str | None) -> str:
-    """【sign】 + content, as the document asks; left alone when it already carries one."""
-    if not sign or content.startswith("【") or content.endswith("】"):
-        return content
-    return f"【{sign}】{content}"
 
 
 def _text(value: object) -> str:
@@ -255,7 +248,7 @@ class IntlV1Adapter(VendorAdapter):
         sign = submission.sign if self.option("sign_in_content", True) else None
         body: dict[str, Any] = {
             "mobile": ",".join(self.vendor_number(item.recipient) for item in submission.items),
-            "content": framed(submission.content or "", sign),
+            "content": frame_sign(submission.content or "", sign),
         }
         sender_id = submission.sender_id or _text(self.option("sender_id")) or None
         if sender_id:

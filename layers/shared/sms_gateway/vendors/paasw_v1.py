@@ -88,7 +88,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import from_vendor
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 OK: Final = "10000"
 DEFAULT_TOKEN_LIFETIME = 7200
@@ -197,12 +197,6 @@ def is_report(entry: dict[str, Any]) -> bool:
 
 def is_inbound(entry: dict[str, Any]) -> bool:
     return "content" in entry and not is_report(entry)
-
-
-def framed(content: str, sign: str | None) -> str:
-    if not sign or content.startswith("【"):
-        return content
-    return f"【{sign}】{content}"
 
 
 def _json(value: object) -> str:
@@ -345,7 +339,7 @@ class PaaswV1Adapter(VendorAdapter):
             }
         content = submission.content or ""
         if self._flag("sign_in_content"):
-            content = framed(content, sign)
+            content = frame_sign(content, sign)
         params = {"phoneNumbers": numbers, "sign": sign, "content": content}
         # "如果配置的是支持多种类型则是必传字段 ... 单一类型不填写": sent unless the account says single-kind.
         if self._flag("multi_kind", default=True):

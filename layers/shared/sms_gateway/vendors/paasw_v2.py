@@ -92,7 +92,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_national, from_vendor, mask
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, parse_each
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, carries_sign, frame_sign, parse_each
 
 # (JSON endpoint, form endpoint); None where the document has no form variant.
 TOKEN = ("/message/token", "/message/tokenApi")
@@ -129,7 +129,6 @@ CARRIER_FAILURE = "运营商返回的失败代码"
 
 # Sections 3-6: "mobile: 发送手机号" -- mainland mobile numbers, 11 digits.
 MAINLAND_MOBILE = re.compile(r"^1\d{10}$")
-SIGN = re.compile(r"^【[^【】]+】|【[^【】]+】$")
 DIGITS = re.compile(r"^\d+$")
 
 
@@ -158,13 +157,6 @@ def vendor_id(value: object) -> str:
         raise ValueError("batchId is empty")
     # A number written as a string, with or without leading zeros, is the same number.
     return str(int(text)) if DIGITS.match(text) else text
-
-
-def framed(content: str, sign: str | None) -> str:
-    """The content with its 【sign】 in front, unless it already starts or ends with one."""
-    if not sign or SIGN.search(content):
-        return content
-    return f"【{sign}】{content}"
 
 
 def load_json(data: bytes) -> Any:
@@ -319,8 +311,8 @@ class PaaswV2Adapter(VendorAdapter):
             fields["params"] = dict(submission.template.params)
         else:
             endpoint = SEND
-            msg = framed(submission.content or "", submission.sign)
-            if not SIGN.search(msg):
+            msg = frame_sign(submission.content or "", submission.sign)
+            if not carries_sign(msg):
                 raise SubmitRejected("no_sign", "paasw_v2 needs a 【sign】: give 'sign' or set the account's")
             fields["msg"] = msg
         answer = self._call(endpoint, fields, ambiguous=True)

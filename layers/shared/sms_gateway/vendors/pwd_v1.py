@@ -90,7 +90,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mask, cn_national, from_vendor, mask
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 T = TypeVar("T")
 
@@ -151,13 +151,6 @@ def vendor_id(value: object) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
-
-
-def framed(content: str, sign: str | None) -> str:
-    """The content with its 【sign】 in front, unless it already carries one."""
-    if not sign or content.startswith("【") or content.endswith("】"):
-        return content
-    return f"【{sign}】{content}"
 
 
 def mask_unique_tasks(items: Sequence[T], masked: Callable[[T], str]) -> list[list[T]]:
@@ -260,7 +253,7 @@ class PwdV1Adapter(VendorAdapter):
         if not content.strip():
             raise SubmitRejected("empty_content", "pwd_v1 needs a content")
         if self.option("frame_sign", True):
-            content = framed(content, submission.sign)
+            content = frame_sign(content, submission.sign)
         ext_no = (submission.ext_no or "").strip()
         if ext_no and not (EXT_NO.match(ext_no) and int(ext_no) > 0):
             raise SubmitRejected("invalid_ext_no", "pwd_v1 extNo must be digits with a positive value")
