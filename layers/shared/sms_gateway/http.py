@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -44,14 +45,19 @@ class VendorHttp:
             raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
         return response
 
-    def json(self, method: str, url: str, *, ambiguous_if_garbled: bool = False, **kwargs: Any) -> Any:
-        """The JSON answer; a non-JSON or non-2xx answer is a VendorUnavailable."""
+    def json(
+        self, method: str, url: str, *, ambiguous_if_garbled: bool = False, exact: bool = False, **kwargs: Any
+    ) -> Any:
+        """The JSON answer; a non-JSON or non-2xx answer is a VendorUnavailable.
+
+        ``exact`` reads decimals as Decimal, never float: for ids and amounts that must not round.
+        """
         response = self.request(method, url, **kwargs)
         if response.status_code >= 400:
             raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
         try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError) as exc:
+            return json.loads(response.content, parse_float=Decimal) if exact else response.json()
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             logger.warning(
                 "vendor answered non-JSON", extra={"url": _host(url), "prefix": response.text[:80]}
             )

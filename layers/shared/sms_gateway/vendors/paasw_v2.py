@@ -212,16 +212,11 @@ class PaaswV2Adapter(VendorAdapter):
             payload = {
                 k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in fields.items()
             }
-            response = self.http.request("POST", self.url(path), data=payload)
+            body: dict[str, Any] = {"data": payload}
         else:
-            response = self.http.request("POST", self.url(path), json=fields)
-        if response.status_code >= 400:
-            raise VendorUnavailable(f"paasw_v2 {path} answered HTTP {response.status_code}")
-        try:
-            answer = load_json(response.content)
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            logger.warning("paasw_v2 answered non-JSON", extra={"path": path, "prefix": response.text[:80]})
-            raise VendorUnavailable(f"paasw_v2 {path} answered non-JSON", ambiguous=ambiguous) from exc
+            body = {"json": fields}
+        # exact: a 20-digit batchId must not go through float.
+        answer = self.http.json("POST", self.url(path), ambiguous_if_garbled=ambiguous, exact=True, **body)
         if not isinstance(answer, dict) or "code" not in answer:
             raise VendorUnavailable(f"paasw_v2 {path} answered JSON without a code", ambiguous=ambiguous)
         return answer
