@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import NotFound, PushRejected, PushUnauthorized
@@ -120,7 +119,3 @@ def parse(adapter: VendorAdapter, push: PushRequest) -> PushBatch:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise PushRejected(f"malformed {push.kind} push ({type(exc).__name__})") from exc
-
-
-def header_map(raw: dict[str, Any] | None) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in (raw or {}).items()}

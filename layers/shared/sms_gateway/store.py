@@ -36,7 +36,7 @@ from botocore.exceptions import ClientError
 from sms_gateway.aws import client
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn, Status
-from sms_gateway.phone import cn_mask, mask, matches_mask
+from sms_gateway.phone import cn_mask, matches_mask
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -254,9 +254,6 @@ class Store:
                 )
         self._adopt_orphans([r for r, new in zip(records, created, strict=True) if new])
         return created
-
-    def record_submission(self, record: RecipientRecord) -> bool:
-        return self.record_submissions([record])[0]
 
     def _lookup_item(self, record: RecipientRecord) -> dict[str, Any] | None:
         if not (record.vendor_message_id and record.recipient and record.account):
@@ -678,6 +675,3 @@ def _report_from_item(lookup_pk: str, item: dict[str, Any]) -> ReportIn:
         occurred_at=datetime.fromisoformat(occurred.replace("Z", "+00:00")) if occurred else None,
         raw_time=item.get("raw_time"),
     )
-
-
-__all__ = ["Claim", "ClaimState", "RecipientRecord", "ReportResult", "Store", "mask"]
