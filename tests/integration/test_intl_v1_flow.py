@@ -163,7 +163,6 @@ def test_a_scheduled_send_carries_send_time_in_the_accounts_timezone(sim: IntlV1
 @pytest.mark.parametrize(
     ("code", "expected"),
     [
-        (1007, SubmitRejected),  # MobileError: permanent
         (1006, SubmitRejected),  # ContentError
         (1009, SubmitRejected),  # AmountNotEnough
         (1005, VendorUnavailable),  # AccountStop: an operator fixes it; retried, then the DLQ

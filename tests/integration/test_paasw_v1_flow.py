@@ -99,13 +99,14 @@ def test_content_and_template_requests_reach_send_and_send_template(
             "kind": "verification",
         },
     )
-    # Then nothing is retried; /sms/send got national numbers, the bare sign and kind 2
+    # Then nothing is retried; /sms/send got national numbers, the bare sign, the content
+    # with its 【sign】 (000: "包含【XX】签名") and kind 2
     assert failures == []
     (plain,) = form_calls(sim, "/sms/send")
     assert (plain["phoneNumbers"], plain["sign"], plain["content"], plain["kind"]) == (
         "13800138000,13900139000",
         "圆通快递",
-        "您的快件已签收",
+        "【圆通快递】您的快件已签收",
         "2",
     )
     # And /sms/sendTemplate got the template id, its paramJson and the request's sign without 【】
@@ -125,14 +126,16 @@ def test_content_and_template_requests_reach_send_and_send_template(
     assert {m["id"] for m in sim.messages} == {biz, biz_id_of(aws, "t-1", "+8613700137000")}
 
 
-def test_1001_numbers_take_two_calls(aws: AwsEnv, sim: PaaswV1Simulator) -> None:
+def test_1001_numbers_take_calls_of_at_most_1500_characters(aws: AwsEnv, sim: PaaswV1Simulator) -> None:
     numbers = [f"139{n:08d}" for n in range(1001)]
     assert send({"id": "bulk-1", "to": numbers, "content": "大促通知", "kind": "marketing"}) == []
     calls = form_calls(sim, "/sms/send")
-    assert [len(c["phoneNumbers"].split(",")) for c in calls] == [1000, 1]
+    # phoneNumbers: "最多1000" and a maximum length of 1500: 125 eleven-digit numbers a call
+    assert [len(c["phoneNumbers"].split(",")) for c in calls] == [125] * 8 + [1]
+    assert max(len(c["phoneNumbers"]) for c in calls) <= 1500
     assert sorted(n for c in calls for n in c["phoneNumbers"].split(",")) == numbers
     assert {c["kind"] for c in calls} == {"3"}
-    assert len({m["id"] for m in sim.messages}) == 2 and len(sim.messages) == 1001
+    assert len({m["id"] for m in sim.messages}) == 9 and len(sim.messages) == 1001
 
 
 def test_a_refused_call_fails_its_recipients_once_with_the_vendors_code(
@@ -143,7 +146,8 @@ def test_a_refused_call_fails_its_recipients_once_with_the_vendors_code(
     failed = aws.events("SMS Submit Failed")
     assert {e["detail"]["recipient"] for e in failed} == {"+8613900139009", "+8613900139010"}
     assert {(e["detail"]["status"], e["detail"]["vendor_status"]) for e in failed} == {("failed", "10005")}
-    assert sim.calls("/sms/send") == 1
+    # (made twice: once more with a fresh token, as for any refusal the document does not list)
+    assert sim.calls("/sms/send") == 2
 
 
 def test_a_5xx_is_retried_and_a_garbled_answer_is_not_resent(aws: AwsEnv, sim: PaaswV1Simulator) -> None:

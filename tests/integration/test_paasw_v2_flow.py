@@ -217,7 +217,8 @@ def test_a_refused_call_fails_its_recipients_with_the_raw_code(aws: AwsEnv, sim:
     assert {(e["detail"]["status"], e["detail"]["vendor_status"]) for e in failed} == {("failed", "10007")}
     # And a number the vendor cannot take never reaches it
     assert send(sqs_event({"id": "landline-1", "to": "+861062345678", "content": "x"}, first_id=2)) == []
-    assert sim.calls("/message/send") == 1
+    # (the refused call was made twice: once more with a fresh token, as for any refusal)
+    assert sim.calls("/message/send") == 2
     assert aws.record("landline-1", "+861062345678")["vendor_status"] == "invalid_recipient"  # type: ignore[index]
 
 

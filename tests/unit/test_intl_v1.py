@@ -97,12 +97,13 @@ def test_other_reasonable_shapes_of_a_push_are_read_too(body: str) -> None:
     assert (report.vendor_message_id, report.recipient) == ("240924170907169917", "+99121244155")
 
 
-def test_status_1_is_no_status_yet_and_stores_nothing() -> None:
-    # Given a push saying "status not returned yet" (status 1), as the status API writes it
-    body = record(status=1, errorCode="", timestamp="", desc="状态没返回")
-    # Then it is accepted with nothing to store (the poller asks for it later)
-    batch = adapter().parse_push(push(body))
-    assert batch.reports == () and batch.inbound == ()
+def test_a_pushed_status_1_is_a_failure_as_the_push_table_says() -> None:
+    # Given a push with status 1, which the push table (5.4) defines as "发送失败"
+    body = record(status=1, errorCode="UNDELIV", desc="")
+    # When it is parsed
+    (report,) = adapter().parse_push(push(body)).reports
+    # Then it is a final failure, its errorCode kept
+    assert (report.status, report.vendor_status) == (Status.UNDELIVERED, "UNDELIV")
 
 
 @pytest.mark.parametrize(
@@ -232,7 +233,7 @@ def test_declared_capabilities() -> None:
     assert cls.native_scheduling is True
     assert (cls.supports_templates, cls.supports_p2p, cls.pulls_inbound) == (False, False, False)
     assert cls.push_kinds == frozenset({"report"}) and cls.pulls_reports is True
-    assert (cls.idempotent_resubmit, cls.ack_once_stored) == (False, False)
+    assert cls.ack_once_stored is False
 
 
 @pytest.mark.parametrize(

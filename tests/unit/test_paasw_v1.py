@@ -275,13 +275,14 @@ def test_a_send_carries_the_documents_fields_and_one_biz_id_covers_every_number(
             kind=MessageKind.VERIFICATION,
         )
     )
-    # Then the vendor got national numbers with an ASCII comma, the bare sign, bare content, kind 1
+    # Then the vendor got national numbers with an ASCII comma, the bare sign, the content with
+    # its 【sign】 (000: "发送内容，包含【XX】签名"), kind 1
     (call,) = [r for r in sim.received if r["path"] == "/sms/send"]
     assert call["method"] == "POST" and call["form"]["token"]
     assert {k: v for k, v in call["form"].items() if k != "token"} == {
         "phoneNumbers": "13900000001,13900000002",
         "sign": "圆通快递",
-        "content": "验证码 1234",
+        "content": "【圆通快递】验证码 1234",
         "kind": "1",
     }
     # And each recipient is submitted under the call's bizId

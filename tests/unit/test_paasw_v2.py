@@ -420,14 +420,19 @@ def test_requests_the_vendor_must_refuse_are_refused_without_a_call(session: Fak
 
 
 def test_a_refused_send_keeps_the_vendors_code_and_message(session: FakeSession) -> None:
-    session.answer("/message/send", {"code": 10007, "message": "号码格式错误", "data": None})
+    # Given a vendor refusing the send with an undocumented code, also with a fresh token
+    for _ in range(2):
+        session.answer("/message/send", {"code": 10007, "message": "号码格式错误", "data": None})
     with pytest.raises(SubmitRejected) as refused:
         adapter(session).submit(submission(sign="圆通"))
+    # Then the call was tried once more with a new token, and refused for good with its code
     assert (refused.value.vendor_status, refused.value.description) == ("10007", "号码格式错误")
+    assert session.paths() == ["/message/token", "/message/send", "/message/token", "/message/send"]
 
 
 def test_codes_declared_retryable_go_back_to_the_queue(session: FakeSession) -> None:
-    session.answer("/message/send", {"code": 429, "message": "too fast", "data": None})
+    for _ in range(2):
+        session.answer("/message/send", {"code": 429, "message": "too fast", "data": None})
     with pytest.raises(VendorUnavailable) as busy:
         adapter(session, retryable_codes=[429]).submit(submission(sign="圆通"))
     assert not busy.value.ambiguous
@@ -542,7 +547,8 @@ def test_pulls_are_json_even_on_a_form_account_and_can_be_switched_off(session: 
 
 
 def test_a_refused_pull_is_an_error_for_the_poller(session: FakeSession) -> None:
-    session.answer("/message/deliver", {"code": 10009, "message": "系统繁忙", "data": None})
+    for _ in range(2):
+        session.answer("/message/deliver", {"code": 10009, "message": "系统繁忙", "data": None})
     with pytest.raises(VendorUnavailable, match="code 10009"):
         adapter(session).pull_reports(lambda limit: [])
 

@@ -107,7 +107,7 @@ def test_the_registry_finds_the_adapter_and_its_declarations_follow_the_document
     assert PwdV1Adapter.max_recipients_per_call == 3000
     assert not PwdV1Adapter.supports_templates and not PwdV1Adapter.supports_p2p
     assert not PwdV1Adapter.native_scheduling
-    assert PwdV1Adapter.idempotent_resubmit and PwdV1Adapter.ack_once_stored
+    assert PwdV1Adapter.ack_once_stored
     assert PwdV1Adapter.push_kinds == {"report", "mo"}
     assert PwdV1Adapter.pulls_reports and PwdV1Adapter.pulls_inbound
 
@@ -354,18 +354,6 @@ def test_a_send_is_a_form_post_with_our_task_id(sim: PwdV1Simulator) -> None:
         ("m-0", Status.SUBMITTED, "c" * 32, "00"),
         ("m-1", Status.SUBMITTED, "c" * 32, "00"),
     ]
-
-
-def test_a_resubmitted_task_is_recognised_as_already_accepted(sim: PwdV1Simulator) -> None:
-    # Given a call the vendor accepted (its answer lost, say)
-    adapter(sim.url).submit(submission("13512349831"))
-    # When the same call is submitted again, with the same task id
-    again = adapter(sim.url).submit(submission("13512349831"))
-    # Then the vendor refused the reused taskId, and we take that as accepted: nothing sent twice
-    assert [(o.status, o.vendor_message_id, o.vendor_status) for o in again] == [
-        (Status.SUBMITTED, "c" * 32, "06")
-    ]
-    assert len(sim.messages) == 1
 
 
 def test_colliding_masks_are_split_into_tasks_with_derived_ids(sim: PwdV1Simulator) -> None:

@@ -1,5 +1,13 @@
 """Domain exceptions. Handlers map them to HTTP answers or batch outcomes in one place each."""
 
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sms_gateway.models import SubmitOutcome
+
 
 class SmsGatewayError(Exception):
     """Base of every error this package raises on purpose."""
@@ -24,16 +32,21 @@ class UnsupportedRecipient(InvalidSendRequest):
 
 
 class VendorUnavailable(SmsGatewayError):
-    """A transient vendor failure: network, 5xx, throttling, an expired token that could not be renewed.
+    """A vendor call that failed without a final answer. sms_gateway.failures decides which.
 
     ``ambiguous`` is True when the vendor may have acted on the request (the answer was lost after
-    the request left), so resending could deliver the SMS twice.
+    the request left), so resending could deliver the SMS twice; False when nothing was sent.
+    ``decided`` holds the outcomes of recipients an adapter settled in earlier calls of the same
+    submission (a split call): they are recorded, and only the others share this failure.
     """
 
-    def __init__(self, reason: str, *, ambiguous: bool = False) -> None:
+    def __init__(
+        self, reason: str, *, ambiguous: bool = False, decided: Sequence[SubmitOutcome] = ()
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.ambiguous = ambiguous
+        self.decided = tuple(decided)
 
 
 class SubmitRejected(SmsGatewayError):

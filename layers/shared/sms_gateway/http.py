@@ -1,4 +1,4 @@
-"""The HTTP client every vendor adapter uses: bounded timeouts and one way to classify failures."""
+"""The HTTP client every vendor adapter uses: bounded timeouts; failures classified in failures.py."""
 
 from __future__ import annotations
 
@@ -7,19 +7,17 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from sms_gateway import failures
 from sms_gateway.errors import VendorUnavailable
 from sms_gateway.observability import logger
 
-RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-
 
 class VendorHttp:
-    """A requests.Session with timeouts. Raises VendorUnavailable for anything worth retrying.
+    """A requests.Session with timeouts. Raises VendorUnavailable for a call without a usable answer.
 
-    A connection that never opened is safe to retry; a read timeout or a garbled answer after the
-    request went out is ``ambiguous``: the vendor may have acted on it.
+    ``sends`` marks a call that can deliver an SMS: only such a call is ever ambiguous (may have
+    been sent) when its answer is lost.
     """
 
     def __init__(self, connect_timeout: float = 3.05, read_timeout: float = 10.0) -> None:
@@ -27,33 +25,25 @@ class VendorHttp:
         self._timeout = (connect_timeout, read_timeout)
         self.calls = 0
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+    def request(self, method: str, url: str, *, sends: bool = False, **kwargs: Any) -> requests.Response:
         self.calls += 1
         try:
             response = self._session.request(method, url, timeout=self._timeout, **kwargs)
-        except requests.ConnectTimeout as exc:
-            raise VendorUnavailable(f"connect timeout to {_host(url)}") from exc
-        except requests.ConnectionError as exc:
-            # Refused before anything was written: safe to resend. A reset after the request
-            # went out: the vendor may have acted on it.
-            cause = exc.args[0] if exc.args else None
-            refused = isinstance(cause, MaxRetryError) and isinstance(cause.reason, NewConnectionError)
-            raise VendorUnavailable(f"connection error to {_host(url)}", ambiguous=not refused) from exc
-        except requests.Timeout as exc:
-            raise VendorUnavailable(f"no answer from {_host(url)} in time", ambiguous=True) from exc
-        if response.status_code in RETRYABLE_STATUS:
-            raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
+        except requests.RequestException as exc:
+            raise failures.transport(exc, _host(url), sends=sends) from exc
+        failure = failures.http_status(response.status_code, _host(url), sends=sends)
+        if failure is not None:
+            raise failure
         return response
 
-    def json(
-        self, method: str, url: str, *, ambiguous_if_garbled: bool = False, exact: bool = False, **kwargs: Any
-    ) -> Any:
+    def json(self, method: str, url: str, *, sends: bool = False, exact: bool = False, **kwargs: Any) -> Any:
         """The JSON answer; a non-JSON or non-2xx answer is a VendorUnavailable.
 
         ``exact`` reads decimals as Decimal, never float: for ids and amounts that must not round.
         """
-        response = self.request(method, url, **kwargs)
+        response = self.request(method, url, sends=sends, **kwargs)
         if response.status_code >= 400:
+            # The vendor answered and refused: nothing was sent.
             raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
         try:
             return json.loads(response.content, parse_float=Decimal) if exact else response.json()
@@ -61,9 +51,8 @@ class VendorHttp:
             logger.warning(
                 "vendor answered non-JSON", extra={"url": _host(url), "prefix": response.text[:80]}
             )
-            raise VendorUnavailable(
-                f"{_host(url)} answered non-JSON (HTTP {response.status_code})",
-                ambiguous=ambiguous_if_garbled,
+            raise failures.garbled(
+                _host(url), f"answered non-JSON (HTTP {response.status_code})", sends=sends
             ) from exc
 
 

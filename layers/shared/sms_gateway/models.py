@@ -201,6 +201,8 @@ class BalanceIn:
     amount: Decimal  # currency units (yuan for CNY)
     currency: str
     raw: dict[str, Any] = field(default_factory=dict)
+    # Billed afterwards: the amount (negative by design on some vendors) is no reserve running low.
+    postpaid: bool = False
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,18 @@ def cn_national(e164: str) -> str:
     return e164[3:]
 
 
+_CN_MOBILE = re.compile(r"^1\d{10}$")
+
+
+def cn_mobile(e164: str, vendor: str) -> str:
+    """The 11-digit national form of a mainland mobile number; a landline or a foreign number is
+    refused per recipient, for gateways that refuse a whole call for one such number."""
+    national = cn_national(e164)
+    if not _CN_MOBILE.match(national):
+        raise UnsupportedRecipient(f"{vendor} sends to mainland mobile numbers only, not {mask(e164)}")
+    return national
+
+
 def e164_digits(e164: str) -> str:
     """Country code and number without '+', as international gateways expect."""
     return e164.lstrip("+")

@@ -6,12 +6,13 @@ Per request, in order:
 2. a future `send_at` on a vendor without native scheduling goes back on the queue, delayed;
 3. claim the message id (conditional write): a redelivered message is never sent twice;
 4. recipients already recorded by an earlier attempt are skipped; recipients an interrupted
-   attempt may have sent are recorded `unknown` instead of being sent again, unless the
-   vendor recognises resubmissions;
+   attempt may have sent are recorded `unknown` instead of being sent again (no vendor
+   document promises to recognise a resubmission);
 5. requests sharing account, content or template, sign, kind and options are grouped, and each
    group chunked at the adapter's per-call limit;
-6. each vendor call's outcome is recorded per recipient. A transient failure sends the request
-   back to the queue (a batch item failure) and only its unrecorded recipients are tried again.
+6. each vendor call's outcome is recorded per recipient. A failure that sent nothing sends the
+   request back to the queue (a batch item failure) and only its unrecorded recipients are tried
+   again; a call that may have been sent makes its recipients `unknown` (sms_gateway.failures).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sms_gateway import failures
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.clock import utcnow
 from sms_gateway.errors import (
@@ -269,7 +271,7 @@ class SendService:
             return False
         recorded = self.store.recorded_recipients(work.message_id)
         work.items = [item for item in work.items if item.recipient not in recorded]
-        if claim.state is ClaimState.RECOVERED and claim.inflight and not work.adapter.idempotent_resubmit:
+        if claim.state is ClaimState.RECOVERED and claim.inflight:
             unsure = [item for item in work.items if item.recipient in claim.inflight]
             self._record_unknown(work, unsure, "an earlier attempt was interrupted while sending; not resent")
             work.items = [item for item in work.items if item.recipient not in claim.inflight]
@@ -290,10 +292,6 @@ class SendService:
                 template_key = request.template.model_dump_json() if request.template else None
                 key = (
                     work.account.name,
-                    # call_id digests a call's recipients: only calls built from one message are
-                    # rebuilt identically when SQS redelivers it in another batch, which is what
-                    # lets a vendor that deduplicates our task id recognise the resubmission.
-                    work.message_id if adapter.idempotent_resubmit else None,
                     p2p,
                     content,
                     template_key,
@@ -325,18 +323,24 @@ class SendService:
     @staticmethod
     def _chunks(group: Group) -> list[list[tuple[Work, OutboundItem]]]:
         """At most the adapter's limit per call, and a number at most once per call."""
-        limit = group.adapter.max_recipients_per_call
+        adapter = group.adapter
+        limit, max_chars = adapter.max_recipients_per_call, adapter.max_numbers_chars
         chunks: list[list[tuple[Work, OutboundItem]]] = []
         numbers: list[set[str]] = []
+        chars: list[int] = []  # the joined numbers' length of each chunk, separators included
         for entry in group.items:
+            width = len(adapter.vendor_number(entry[1].recipient)) if max_chars else 0
             for index, chunk in enumerate(chunks):
-                if len(chunk) < limit and entry[1].recipient not in numbers[index]:
+                fits = max_chars is None or chars[index] + 1 + width <= max_chars
+                if len(chunk) < limit and fits and entry[1].recipient not in numbers[index]:
                     chunk.append(entry)
                     numbers[index].add(entry[1].recipient)
+                    chars[index] += 1 + width
                     break
             else:
                 chunks.append([entry])
                 numbers.append({entry[1].recipient})
+                chars.append(width)
         return chunks
 
     # ------------------------------------------------------------------ 6: call and record
@@ -385,17 +389,19 @@ class SendService:
         try:
             outcomes = adapter.submit(submission)
         except VendorUnavailable as exc:
-            if exc.ambiguous and not adapter.idempotent_resubmit:
+            # Recipients settled by earlier calls of a split submission keep their outcome.
+            decided = list(exc.decided)
+            settled = {(o.message_id, o.recipient) for o in decided}
+            if exc.ambiguous:
                 logger.warning("vendor outcome unknown; not resending", extra={**log, "reason": exc.reason})
-                return _all(
-                    submission, Status.UNKNOWN, "no_answer", f"{exc.reason}; not resent to avoid a duplicate"
-                )
+                rest = [i for i in submission.items if (i.message_id, i.recipient) not in settled]
+                return decided + failures.unknown(rest, exc.reason)
             logger.warning("vendor unavailable; will retry", extra={**log, "reason": exc.reason})
-            self._retry(chunk)
-            return None
+            self._retry([(w, i) for w, i in chunk if (i.message_id, i.recipient) not in settled])
+            return decided or None
         except SubmitRejected as exc:
             logger.warning("vendor refused the call", extra={**log, "vendor_status": exc.vendor_status})
-            return _all(submission, Status.FAILED, exc.vendor_status, exc.description)
+            return failures.outcomes(submission.items, Status.FAILED, exc.vendor_status, exc.description)
         except Exception:
             # A bug of ours, possibly after the vendor acted: keep the inflight marks so the
             # next attempt records these recipients as unknown instead of sending them twice.
@@ -444,13 +450,6 @@ def _with_items(shared: Submission, items: tuple[OutboundItem, ...]) -> Submissi
     from dataclasses import replace  # noqa: PLC0415
 
     return replace(shared, items=items, call_id=digest[:32])
-
-
-def _all(submission: Submission, status: Status, vendor_status: str, description: str) -> list[SubmitOutcome]:
-    return [
-        SubmitOutcome(i.message_id, i.recipient, status, None, vendor_status, description)
-        for i in submission.items
-    ]
 
 
 def _reason(exc: Exception) -> str:

@@ -555,7 +555,7 @@ class Store:
         )
 
     def record_balance(self, account: str, vendor: str, balance: BalanceIn, threshold: float | None) -> None:
-        low = threshold is not None and balance.amount < Decimal(str(threshold))
+        low = threshold is not None and not balance.postpaid and balance.amount < Decimal(str(threshold))
         self._put(
             {
                 "pk": f"ACCOUNT#{account}",

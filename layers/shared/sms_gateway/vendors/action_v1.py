@@ -8,7 +8,12 @@
 - A send answers per recipient (`mid`, `result`): one call can partly succeed.
 - Report and MO pulls are destructive: each record is handed out once.
 - Pushes mix MO (flag 0) and reports (flag 1) in one JSON array, acked with plain text `OK`.
-- Balance is in 厘 (1/1000 yuan), negative on post-paid accounts.
+- STATUS 102 (too many numbers, "建议200以内") refuses the call, so nothing left: it is resent in
+  calls of at most 200 numbers (halved again if still refused).
+- p2p rows are separated by line breaks: a line break inside a text becomes a space, so it
+  cannot start a bogus row (the MD5 is over the rows with line breaks removed).
+- Balance is in 厘 (1/1000 yuan), negative on post-paid accounts (`chargeType` POSTCHARGE):
+  those are marked postpaid and raise no SMS Balance Low.
 
 Account options: `extno` (access number, required by most gateways), `md5_password` (bool),
 `md5_uppercase` (bool), `report_pull_size` (10..10000, default 1000), `mo_pull_size` (10..1000,
@@ -18,15 +23,18 @@ default 1000), `p2p_line_separator` ("\n" by default; the document's example URL
 from __future__ import annotations
 
 import hashlib
+import re
 from decimal import Decimal
 from typing import Any
 
+from sms_gateway import failures
 from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
     InboundIn,
+    OutboundItem,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -98,6 +106,25 @@ STAT_CODES: dict[str, tuple[Status, str]] = {
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 FLAG_MO, FLAG_REPORT = 0, 1
+POSTCHARGE = "POSTCHARGE"
+# STATUS 102 "单次提交的号码数过多（建议200以内）": the call was refused; resent in calls this size.
+TOO_MANY_NUMBERS = "STATUS:102"
+SUGGESTED_NUMBERS_PER_CALL = 200
+LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+
+
+def one_line(text: str) -> str:
+    """A p2p text on one row: rows of mobileContentList are separated by line breaks, so a line
+    break inside a text would start a bogus row (and break the MD5). Each becomes a space."""
+    return LINE_BREAKS.sub(" ", text)
+
+
+def _fewer_numbers(exc: SubmitRejected, items: list[OutboundItem]) -> list[list[OutboundItem]] | None:
+    if exc.vendor_status != TOO_MANY_NUMBERS:
+        return None
+    if len(items) > SUGGESTED_NUMBERS_PER_CALL:
+        return failures.chunked(items, SUGGESTED_NUMBERS_PER_CALL)
+    return failures.halves(items)
 
 
 def stat_status(stat: str) -> tuple[Status, str]:
@@ -138,15 +165,11 @@ class ActionV1Adapter(VendorAdapter):
         extension = submission.ext_no if submission and submission.ext_no else ""
         return base + extension
 
-    def _call(self, form: dict[str, str], *, ambiguous_if_garbled: bool = False) -> dict[str, Any]:
+    def _call(self, form: dict[str, str], *, sends: bool = False) -> dict[str, Any]:
         form = {**form, "account": self.account.credentials["account"], "rt": "json"}
-        answer = self.http.json(
-            "POST", self.url("/sms"), data=form, ambiguous_if_garbled=ambiguous_if_garbled
-        )
+        answer = self.http.json("POST", self.url("/sms"), data=form, sends=sends)
         if not isinstance(answer, dict):
-            raise VendorUnavailable(
-                "action_v1 answered JSON that is not an object", ambiguous=ambiguous_if_garbled
-            )
+            raise failures.garbled("action_v1 /sms", "answered JSON that is not an object", sends=sends)
         status = str(answer.get("status", "")).strip()
         if status != "0":
             description = STATUS_CODES.get(status, "未知的STATUS代码")
@@ -157,13 +180,18 @@ class ActionV1Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- send
     def submit(self, submission: Submission) -> list[SubmitOutcome]:
+        return failures.submit_in_parts(
+            [list(submission.items)], lambda part: self._send(submission, part), split=_fewer_numbers
+        )
+
+    def _send(self, submission: Submission, items: list[OutboundItem]) -> list[SubmitOutcome]:
         extno = self._extno(submission)
-        numbers = {item.recipient: self.vendor_number(item.recipient) for item in submission.items}
+        numbers = {item.recipient: self.vendor_number(item.recipient) for item in items}
         if submission.p2p:
             separator = str(self.option("p2p_line_separator", "\n"))
             lines = [
-                f"{numbers[item.recipient]}#{frame_sign(item.content or '', submission.sign)}"
-                for item in submission.items
+                f"{numbers[item.recipient]}#{one_line(frame_sign(item.content or '', submission.sign))}"
+                for item in items
             ]
             form = {
                 "action": "p2p",
@@ -173,7 +201,7 @@ class ActionV1Adapter(VendorAdapter):
             }
         else:
             content = frame_sign(submission.content or "", submission.sign)
-            mobile = ",".join(numbers[item.recipient] for item in submission.items)
+            mobile = ",".join(numbers[item.recipient] for item in items)
             form = {
                 "action": "send",
                 "mobile": mobile,
@@ -181,13 +209,13 @@ class ActionV1Adapter(VendorAdapter):
                 "extno": extno,
                 "password": self._password(extno, content, mobile),
             }
-        answer = self._call(form, ambiguous_if_garbled=True)
+        answer = self._call(form, sends=True)
         by_mobile: dict[str, dict[str, Any]] = {}
         for entry in answer.get("list") or []:
             if isinstance(entry, dict) and entry.get("mobile") is not None:
                 by_mobile[str(entry["mobile"]).strip()] = entry
         outcomes = []
-        for item in submission.items:
+        for item in items:
             entry = by_mobile.get(numbers[item.recipient])
             if entry is None:
                 outcomes.append(
@@ -290,4 +318,6 @@ class ActionV1Adapter(VendorAdapter):
     def balance(self) -> BalanceIn:
         answer = self._call({"action": "balance", "password": self._password()})
         li = Decimal(str(answer.get("balance", "0")))
-        return BalanceIn(amount=li / Decimal(1000), currency="CNY", raw=answer)
+        # "POSTCHARGE=后付费": the negative balance of the document's example is by design there.
+        postpaid = str(answer.get("chargeType", "")).strip().upper() == POSTCHARGE
+        return BalanceIn(amount=li / Decimal(1000), currency="CNY", raw=answer, postpaid=postpaid)

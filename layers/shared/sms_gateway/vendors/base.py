@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 from sms_gateway.accounts import Account
-from sms_gateway.errors import PushRejected
+from sms_gateway.errors import PushRejected, VendorUnavailable
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import (
     BalanceIn,
@@ -25,11 +25,13 @@ from sms_gateway.models import (
     Submission,
     SubmitOutcome,
 )
+from sms_gateway.observability import logger
 from sms_gateway.tokens import TokenCache
 
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
 PendingSource = Callable[[int], list[PendingRecipient]]
 T = TypeVar("T")
+A = TypeVar("A")
 # A sign already in the text: a whole 【...】 at its start or its end.
 _SIGNED = re.compile(r"^【[^【】]+】|【[^【】]+】$")
 
@@ -41,9 +43,8 @@ class VendorAdapter(ABC):
     supports_templates: ClassVar[bool] = False
     supports_p2p: ClassVar[bool] = False  # one call, a different text per recipient
     native_scheduling: ClassVar[bool] = False  # the vendor holds a message until send_at
-    # The vendor recognises a resubmission of the same call_id, so resending after a crash or a
-    # lost answer cannot deliver twice.
-    idempotent_resubmit: ClassVar[bool] = False
+    # The most characters the joined numbers of one call may take (a vendor field length), if any.
+    max_numbers_chars: ClassVar[int | None] = None
     push_kinds: ClassVar[frozenset[str]] = frozenset()  # callback kinds this vendor pushes
     pulls_reports: ClassVar[bool] = False
     pulls_inbound: ClassVar[bool] = False
@@ -58,12 +59,40 @@ class VendorAdapter(ABC):
         self._own_token: str | None = None  # only when built without a shared TokenCache
 
     def token(self, fetch: Callable[[], tuple[str, int]]) -> str:
-        """A valid access token: shared through the table (TokenCache), or this instance's own."""
-        if self.tokens is not None:
-            return self.tokens.get(fetch)
-        if self._own_token is None:
-            self._own_token = fetch()[0]
-        return self._own_token
+        """A valid access token: shared through the table (TokenCache), or this instance's own.
+
+        A fetch that fails in any way sent nothing: it is never ambiguous, whatever the HTTP
+        client made of a lost answer.
+        """
+        try:
+            if self.tokens is not None:
+                return self.tokens.get(fetch)
+            if self._own_token is None:
+                self._own_token = fetch()[0]
+            return self._own_token
+        except VendorUnavailable as exc:
+            raise VendorUnavailable(f"no token: {exc.reason}") from exc
+
+    def with_token(
+        self, fetch: Callable[[], tuple[str, int]], call: Callable[[str], A], renew: Callable[[A], bool]
+    ) -> A:
+        """``call`` with the shared token. An answer ``renew`` flags (any refusal that is not a
+        documented content, number or balance error: the documents give no code for a stale
+        token) drops the token everywhere, fetches a new one and makes the call once more.
+
+        A refused call was not acted on, so making it again cannot deliver twice. The second
+        answer is returned whatever it is: the caller classifies it.
+        """
+        token = self.token(fetch)
+        answer = call(token)
+        if not renew(answer):
+            return answer
+        logger.info(
+            "vendor refused a call; fetching a new token and retrying once",
+            extra={"account": self.account.name, "vendor": self.vendor},
+        )
+        self.forget_token(token)
+        return call(self.token(fetch))
 
     def forget_token(self, token: str) -> None:
         """The vendor refused ``token``: drop it everywhere so the next call fetches a new one."""

@@ -26,12 +26,16 @@ What the document says, and what it leaves open (our reading in brackets):
 - Push: ONE report object per POST to our URL, with the same appKey/appSecret headers [verified,
   constant time, before anything else; a mismatch is 401]. The ack is `{"code":0,"msg":"ok"}`;
   any other code makes the vendor push twice more. The push table says `status` 0 = success,
-  1 = failed, while its own example (and the status API) use 2 for failed [we read the push as
-  the status API: 2 = failed, and a pushed 1 is "no status yet" and stored as nothing. That is
-  the safe reading: a real failure pushed as 1 stays `submitted`, and the reports poller asks
-  the status API for it, whose 0/1/2 meaning is unambiguous; the opposite mistake would make a
-  delivered message final `failed` for good]. A bare object is the documented shape; a JSON
-  array of them and `{"data": [...]}` / `{"data": {...}}` are read as well.
+  1 = failed ("0：发送成功，1：发送失败"), while the status API's 1 means "no status yet" and its
+  2 failed [a pushed 1 is a failure, as the push table says; a pushed 2, as in the push's own
+  example, is a failure too. The push has no "no status yet": it is sent once the report is
+  in]. A bare object is the documented shape; a JSON array of them and `{"data": [...]}` /
+  `{"data": {...}}` are read as well.
+- Send refusals are whole-call (no per-number answer, no msgId), so a refused call sent
+  nothing. 1001 ParamError (its example: "Illegal cell phone") and 1007 MobileError can be one
+  number's: the call is split in halves until the refused numbers are alone, within a budget
+  of calls, and the others are sent. A number phonenumbers knows as a landline is refused
+  alone before any call.
 
 Account options:
 - `sender_id`: the `senderID` used when a request has no `sender_id` (none by default).
@@ -55,22 +59,29 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import phonenumbers
+from phonenumbers import PhoneNumberType
+
+from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
 from sms_gateway.errors import (
     ConfigurationError,
     PushRejected,
     PushUnauthorized,
     SubmitRejected,
+    UnsupportedRecipient,
     VendorUnavailable,
 )
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
+    OutboundItem,
     PendingRecipient,
     PushBatch,
     PushRequest,
@@ -110,17 +121,20 @@ RESULT_CODES: dict[str, tuple[str, str]] = {
 }
 # A send refused with one of these will be refused again: its recipients are failed for good.
 # 1009 (no credit) is final as in action_v1 (RESULT 15): a late top-up should not release old
-# verification codes; SMS Balance Low warns before it happens. 1007 refuses the whole call even
-# when a single number is wrong (the document gives no per-number answer): our own validation
-# (phonenumbers) runs first, so it is rare.
+# verification codes; SMS Balance Low warns before it happens.
 PERMANENT_SEND_CODES = frozenset({"1001", "1006", "1007", "1008", "1009", "1010", "1011"})
+# Refusals that can be one number's: the whole call is refused (no per-number answer), so the
+# call is split to find it (see submit). Our own validation (phonenumbers) runs first.
+PER_NUMBER_CODES = frozenset({"1001", "1007"})
 # Everything else (credentials 1002/1003, IP binding 1004, a stopped account 1005, 9999, codes
 # outside the table) is retried: an operator fixes it in the accounts document or with the
 # vendor, and retries that still fail end in the dead-letter queue, which raises an alarm.
 NO_REPORT = "1012"
 
-# `status` of a report (status API, and pushes read the same way; see the module docstring).
+# `status` of a pulled report (4.5: "0：发送成功，1：状态没返回 2：发送失败").
 DELIVERED, NO_STATUS_YET, FAILED = "0", "1", "2"
+# `status` of a pushed report (5.4: "0：发送成功，1：发送失败"); its example shows 2, read as failed too.
+PUSHED_FAILED = frozenset({"1", FAILED})
 
 # `errorCode` of a failed report (status 2): the SMPP stat words; anything else, like the
 # document's `16`, is an operator failure code kept raw as undelivered.
@@ -134,12 +148,12 @@ ERROR_CODES: dict[str, tuple[Status, str]] = {
 }
 
 
-def report_status(status: object, error_code: str) -> tuple[Status, str] | None:
-    """The canonical status of a report, or None when it is not final (status 1) or unreadable."""
+def report_status(status: object, error_code: str, *, pushed: bool = False) -> tuple[Status, str] | None:
+    """The canonical status of a report, or None when it is not final (pulled status 1) or unreadable."""
     code = str(status).strip()
     if code == DELIVERED:
         return Status.DELIVERED, "delivered"
-    if code != FAILED:
+    if code not in (PUSHED_FAILED if pushed else {FAILED}):
         return None
     known = ERROR_CODES.get(error_code.strip().upper())
     if known:
@@ -188,7 +202,6 @@ class IntlV1Adapter(VendorAdapter):
     supports_templates = False
     supports_p2p = False
     native_scheduling = True
-    idempotent_resubmit = False  # the document takes no id of ours
     push_kinds = frozenset({"report"})
     # Also when reports are pushed: the poller asks only for recipients still pending, so it is
     # cheap, and it recovers pushes that were refused three times or read as "no status yet".
@@ -225,15 +238,15 @@ class IntlV1Adapter(VendorAdapter):
         return max(low, min(high, value))
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, *, sending: bool = False
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, sends: bool = False
     ) -> Any:
         """`data` of a code-0 answer. Raises VendorUnavailable (transport, garbled) or _VendorCode."""
         kwargs: dict[str, Any] = {"headers": self._headers()}
         if body is not None:
             kwargs["data"] = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        answer = self.http.json(method, self.url(f"{API}/{path}"), ambiguous_if_garbled=sending, **kwargs)
+        answer = self.http.json(method, self.url(f"{API}/{path}"), sends=sends, **kwargs)
         if not isinstance(answer, dict) or "code" not in answer:
-            raise VendorUnavailable(f"intl_v1 {path}: answer without a code", ambiguous=sending)
+            raise failures.garbled(f"intl_v1 {path}:", "answer without a code", sends=sends)
         code = _text(answer["code"])
         if code != "0":
             raise _VendorCode(code, _text(answer.get("msg")))
@@ -241,22 +254,40 @@ class IntlV1Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- send
     def vendor_number(self, e164: str) -> str:
-        """Country code + number, no '+': any country (e.g. 2348031000010, 8613800138000)."""
+        """Country code + number, no '+': any country (e.g. 2348031000010, 8613800138000).
+
+        A number known to be a landline is refused alone before the call: the vendor would
+        refuse the whole call with 1007 MobileError.
+        """
+        if phonenumbers.number_type(phonenumbers.parse(e164)) == PhoneNumberType.FIXED_LINE:
+            raise UnsupportedRecipient(f"intl_v1 sends to mobile numbers only, not {mask(e164)}")
         return e164_digits(e164)
 
     def submit(self, submission: Submission) -> list[SubmitOutcome]:
         sign = submission.sign if self.option("sign_in_content", True) else None
-        body: dict[str, Any] = {
-            "mobile": ",".join(self.vendor_number(item.recipient) for item in submission.items),
-            "content": frame_sign(submission.content or "", sign),
-        }
+        body: dict[str, Any] = {"content": frame_sign(submission.content or "", sign)}
         sender_id = submission.sender_id or _text(self.option("sender_id")) or None
         if sender_id:
             body["senderID"] = sender_id
         if submission.send_at is not None:
             body["sendTime"] = to_vendor_time(submission.send_at, self.account.timezone, SEND_TIME_FORMAT)
+        items = list(submission.items)
+        # A refusal for a number (1001 ParamError, whose own example reads "Illegal cell phone";
+        # 1007 MobileError) refuses the whole call, which sent nothing: the call is split in
+        # halves until the refused numbers are alone, so one bad number costs ~2*log2(n) calls
+        # instead of failing the other n-1. The budget bounds a refusal that is not a number's.
+        budget = 1 + 4 * max(1, math.ceil(math.log2(len(items)))) if len(items) > 1 else 1
+        return failures.submit_in_parts(
+            [items],
+            lambda part: self._send(part, body),
+            split=lambda exc, part: failures.halves(part) if exc.vendor_status in PER_NUMBER_CODES else None,
+            max_calls=budget,
+        )
+
+    def _send(self, items: list[OutboundItem], fields: dict[str, Any]) -> list[SubmitOutcome]:
+        body = {"mobile": ",".join(self.vendor_number(item.recipient) for item in items), **fields}
         try:
-            data = self._call("POST", "send", body, sending=True)
+            data = self._call("POST", "send", body, sends=True)
         except _VendorCode as exc:
             if exc.code in PERMANENT_SEND_CODES:
                 raise SubmitRejected(exc.code, f"{result_name(exc.code)} ({exc.msg})") from exc
@@ -264,9 +295,7 @@ class IntlV1Adapter(VendorAdapter):
         msg_id = _text(data.get("msgId")) if isinstance(data, dict) else ""
         if not msg_id:
             # Accepted, but without the id its reports are matched by: they may well be sent.
-            logger.warning(
-                "intl_v1 accepted a send without a msgId", extra={"recipients": len(submission.items)}
-            )
+            logger.warning("intl_v1 accepted a send without a msgId", extra={"recipients": len(items)})
             return [
                 SubmitOutcome(
                     item.message_id,
@@ -276,24 +305,26 @@ class IntlV1Adapter(VendorAdapter):
                     "no_msgid",
                     "the vendor accepted the call (code 0) without a msgId: its reports cannot be matched",
                 )
-                for item in submission.items
+                for item in items
             ]
         scheduled = f" for {body['sendTime']}" if "sendTime" in body else ""
         return [
             SubmitOutcome(item.message_id, item.recipient, Status.SUBMITTED, msg_id, "0", f"OK{scheduled}")
-            for item in submission.items
+            for item in items
         ]
 
     # ----------------------------------------------------------------- reports
-    def _report(self, entry: dict[str, Any], recipient: str | None = None) -> ReportIn | None:
+    def _report(
+        self, entry: dict[str, Any], recipient: str | None = None, *, pushed: bool = False
+    ) -> ReportIn | None:
         """A report record, normalised; None when it carries no final status yet."""
         msg_id, mobile = _text(entry.get("msgId")), _text(entry.get("mobile"))
         if not msg_id or not mobile or entry.get("status") is None:
             raise ValueError("a report needs msgId, mobile and status")
         error_code = _text(entry.get("errorCode"))
-        decided = report_status(entry["status"], error_code)
+        decided = report_status(entry["status"], error_code, pushed=pushed)
         if decided is None:
-            if _text(entry["status"]) != NO_STATUS_YET:
+            if pushed or _text(entry["status"]) != NO_STATUS_YET:
                 raise ValueError(
                     f"unknown status {_text(entry['status'])[:10]!r} (0 sent, 1 none yet, 2 failed)"
                 )
@@ -330,7 +361,7 @@ class IntlV1Adapter(VendorAdapter):
             if not isinstance(entry, dict):
                 raise PushRejected("expected a report object (msgId, mobile, status)")
             try:
-                report = self._report(entry)
+                report = self._report(entry, pushed=True)
             except (TypeError, ValueError) as exc:
                 raise PushRejected(str(exc)) from exc
             if report is not None:

@@ -9,20 +9,23 @@ What the document says, and how this adapter reads it:
   everywhere, fetches one new token and is retried once; a second refusal is transient.
   A token fetched in its last minutes (the vendor answers what is left of its 7200 s) is kept
   until it dies rather than re-fetched on every call inside TokenCache's renewal margin.
-- The document has no error list ("错误信息一览: 待更新"). A token refusal is recognised by the
-  codes of option `token_error_codes` (default `10003`, the simulator's), by HTTP 401/403, or by
-  an error message that mentions the token. Other non-`10000` answers to a send refuse the
-  call for good (`SubmitRejected`, the vendor's code and message kept), except the codes of
-  `RETRYABLE_CODES` and option `retryable_codes`.
+- The document has no error list ("错误信息一览: 待更新"), so no code tells a stale token from
+  another refusal. Every refusal (a non-`10000` code, HTTP 401/403) drops the token, fetches a
+  new one and makes the call once more (`VendorAdapter.with_token`). Refused again: a refusal
+  that names the token (token, 令牌, 鉴权) or HTTP 401/403 is transient (credentials an operator
+  fixes); any other refuses the call for good (`SubmitRejected`, the vendor's code and message
+  kept), except the codes of option `retryable_codes`. A refused call sent nothing.
 - Send: `POST /sms/send` (token, phoneNumbers, sign, content, kind) and `POST /sms/sendTemplate`
   (token, phoneNumbers, paramJson, templateId, sign, content). The document names no content
   type: form-encoded, the usual reading (option `json_body` for a JSON object body).
-  - phoneNumbers: national numbers, at most 1000, joined with an ASCII comma (the example's
-    full-width "，" is a typo of the document).
+  - phoneNumbers: national mobile numbers, at most 1000 and at most 1500 characters (the field's
+    maximum length: 125 numbers), joined with an ASCII comma (the example's full-width "，" is a
+    typo of the document). A landline or foreign number is refused alone before the call, so it
+    cannot get the whole call refused.
   - sign: always sent bare, without 【】 (the request's sign, else the account's).
-  - content: its row says "包含【XX】签名" (includes the sign) but its example does not, and the
-    sign has its own field: sent bare, so the SMS does not get the sign twice (option
-    `sign_in_content` frames it as 【sign】content).
+  - content: its row says "发送内容，包含【XX】签名" (includes the sign): framed as 【sign】content
+    unless it already carries one. Its example has no 【】: option `sign_in_content` = false
+    sends the bare text, for a vendor account that adds the sign itself.
   - kind: 1 verification, 2 notification, 3 marketing. Required when the vendor account is
     configured for several kinds, "单一类型不填写" (left out) for a single-kind account: sent
     unless option `multi_kind` is false. sendTemplate's table has no kind: not sent there.
@@ -54,12 +57,11 @@ What the document says, and how this adapter reads it:
 - Times are `yyyy-MM-dd HH:mm:ss` in the account's timezone.
 
 Account options: `multi_kind` (bool; false leaves `kind` out, for single-kind vendor accounts),
-`sign_in_content` (bool), `json_body` (bool), `param_json_style` ("array" default, or "object"),
+`sign_in_content` (bool, default true), `json_body` (bool), `param_json_style` ("array" default, or "object"),
 `template_texts` ({template id: text with `${name}` placeholders}), `report_pull_by_sign` (bool:
 pull only the account sign's reports, for several accounts sharing one appId), `mo_signs` (list
-of signs whose MO are pulled; default the account's sign), `token_error_codes` (list of codes
-meaning "fetch a new token"; default ["10003"]), `retryable_codes` (list of send error codes to
-retry instead of failing the call).
+of signs whose MO are pulled; default the account's sign), `retryable_codes` (list of send
+error codes to retry instead of failing the call).
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
+from sms_gateway import failures
 from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import ConfigurationError, PushRejected, SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
@@ -87,7 +90,7 @@ from sms_gateway.models import (
     Template,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import from_vendor
+from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 OK: Final = "10000"
@@ -106,18 +109,13 @@ REPORT_CODES: dict[str, tuple[Status, str]] = {
     "9": (Status.UNKNOWN, "未知"),
 }
 
-# Answer codes. The document's list is "待更新" (to be updated): these are the codes of the
-# project's simulator (simulators/paasw_v1.py), kept as descriptions for the raw codes we record.
-ERROR_CODES: dict[str, str] = {
-    "10001": "参数错误 (missing or invalid parameter)",
-    "10002": "appId 或 secret 错误 (wrong appId or secret)",
-    "10003": "token 无效或已过期 (token invalid or expired)",
-    "10004": "号码数超过1000 (more than 1000 numbers)",
-    "10005": "号码格式错误 (not a mainland mobile number)",
-}
-# Refusals worth retrying: credentials an operator fixes in the accounts document.
-RETRYABLE_CODES = frozenset({"10002"})
-DEFAULT_TOKEN_ERROR_CODES = ("10003",)
+# Answer codes: the document lists none besides 10000 ("错误信息一览: 待更新", to be updated), so
+# no refusal is documented as a content, number or balance error, and every refusal first gets a
+# fresh token and one more try (VendorAdapter.with_token). The vendor's code and message are kept.
+# A refusal that still names the token after that is a credential problem an operator fixes.
+TOKEN_WORDS = ("token", "令牌", "鉴权")
+# "phoneNumbers ... 最多1000 ... 最大长度 1500": both hold.
+MAX_PHONE_NUMBERS_CHARS = 1500
 
 KIND_CODES: dict[MessageKind, str] = {
     MessageKind.VERIFICATION: "1",
@@ -207,6 +205,7 @@ class PaaswV1Adapter(VendorAdapter):
     vendor = "paasw_v1"
     max_recipients_per_call = 1000
     supports_templates = True
+    max_numbers_chars = MAX_PHONE_NUMBERS_CHARS
     push_kinds = frozenset({"report", "mo"})
     pulls_reports = True
     pulls_inbound = True
@@ -231,9 +230,7 @@ class PaaswV1Adapter(VendorAdapter):
         return bare or None
 
     # ----------------------------------------------------------------- HTTP and tokens
-    def _request(
-        self, method: str, path: str, params: dict[str, str], *, ambiguous_if_garbled: bool = False
-    ) -> Any:
+    def _request(self, method: str, path: str, params: dict[str, str], *, sends: bool = False) -> Any:
         """The decoded JSON answer, or TOKEN_REFUSED for HTTP 401/403."""
         if method == "GET":
             kwargs: dict[str, Any] = {"params": params}
@@ -241,7 +238,7 @@ class PaaswV1Adapter(VendorAdapter):
             kwargs = {"json": params}
         else:
             kwargs = {"data": params}
-        response = self.http.request(method, self.url(path), **kwargs)
+        response = self.http.request(method, self.url(path), sends=sends, **kwargs)
         if response.status_code in (401, 403):
             return TOKEN_REFUSED
         if response.status_code >= 400:
@@ -252,9 +249,8 @@ class PaaswV1Adapter(VendorAdapter):
             return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
         except (UnicodeDecodeError, ValueError) as exc:
             logger.warning("paasw_v1 answered non-JSON", extra={"path": path, "status": response.status_code})
-            raise VendorUnavailable(
-                f"paasw_v1 {path} answered non-JSON (HTTP {response.status_code})",
-                ambiguous=ambiguous_if_garbled,
+            raise failures.garbled(
+                f"paasw_v1 {path}", f"answered non-JSON (HTTP {response.status_code})", sends=sends
             ) from exc
 
     def _fetch_token(self) -> tuple[str, int]:
@@ -268,7 +264,7 @@ class PaaswV1Adapter(VendorAdapter):
         token = answer.get("token")
         code = code_of(answer.get("code"))
         if code != OK or not isinstance(token, str) or not token.strip():
-            message = str(answer.get("message") or ERROR_CODES.get(code, ""))[:120]
+            message = str(answer.get("message") or "")[:120]
             raise VendorUnavailable(f"paasw_v1 gave no token: code {code or '-'}: {message}")
         try:
             lifetime = int(str(answer.get("expires_in", DEFAULT_TOKEN_LIFETIME)))
@@ -278,43 +274,40 @@ class PaaswV1Adapter(VendorAdapter):
         logger.info("paasw_v1 token fetched", extra={"account": self.account.name, "lifetime": lifetime})
         return token.strip(), lifetime
 
-    def _token_refused(self, answer: Any) -> bool:
+    @staticmethod
+    def _refused(answer: Any) -> bool:
+        """Any refusal: none is documented as final, so each one is worth a fresh token."""
         if answer is TOKEN_REFUSED:
             return True
-        if not isinstance(answer, dict) or "code" not in answer:
-            return False
-        code = code_of(answer.get("code"))
-        if code == OK:
-            return False
-        if code in self._codes("token_error_codes", DEFAULT_TOKEN_ERROR_CODES):
+        return isinstance(answer, dict) and "code" in answer and code_of(answer.get("code")) != OK
+
+    @staticmethod
+    def _names_token(answer: Any) -> bool:
+        if answer is TOKEN_REFUSED:
             return True
-        return "token" in str(answer.get("message") or answer.get("msg") or "").lower()
+        text = str(answer.get("message") or answer.get("msg") or "") if isinstance(answer, dict) else ""
+        return any(word in text.lower() for word in TOKEN_WORDS)
 
-    def _authorized(
-        self, method: str, path: str, params: dict[str, str], *, ambiguous_if_garbled: bool = False
-    ) -> Any:
-        """One call with the shared token; a refused token is replaced once and the call retried.
+    def _authorized(self, method: str, path: str, params: dict[str, str], *, sends: bool = False) -> Any:
+        """One call with the shared token; any refusal renews the token and retries once.
 
-        A call refused for its token was not acted on, so resending it cannot deliver twice.
+        Raises VendorUnavailable when a freshly fetched token is refused too.
         """
-        token = self.token(self._fetch_token)
-        answer = self._request(
-            method, path, {"token": token, **params}, ambiguous_if_garbled=ambiguous_if_garbled
+        answer = self.with_token(
+            self._fetch_token,
+            lambda token: self._request(method, path, {"token": token, **params}, sends=sends),
+            self._refused,
         )
-        if not self._token_refused(answer):
-            return answer
-        logger.info("paasw_v1 refused the token; fetching a new one", extra={"account": self.account.name})
-        self.forget_token(token)
-        token = self.token(self._fetch_token)
-        answer = self._request(
-            method, path, {"token": token, **params}, ambiguous_if_garbled=ambiguous_if_garbled
-        )
-        if self._token_refused(answer):
-            self.forget_token(token)
-            raise VendorUnavailable(f"paasw_v1 {path} refused a freshly fetched token")
+        if self._refused(answer) and self._names_token(answer):
+            code = code_of(answer.get("code")) if isinstance(answer, dict) else "HTTP 401/403"
+            raise VendorUnavailable(f"paasw_v1 {path} refused a freshly fetched token ({code})")
         return answer
 
     # ----------------------------------------------------------------- send
+    def vendor_number(self, e164: str) -> str:
+        # A landline in phoneNumbers gets the whole call refused: refused alone, before the call.
+        return cn_mobile(e164, self.vendor)
+
     def _param_json(self, template: Template) -> str:
         if str(self.option("param_json_style", "array")) == "object":
             return _json(template.params)
@@ -338,7 +331,8 @@ class PaaswV1Adapter(VendorAdapter):
                 "content": self._template_content(submission.template),
             }
         content = submission.content or ""
-        if self._flag("sign_in_content"):
+        # 000: content "发送内容，包含【XX】签名" (includes the sign), besides the bare `sign` field.
+        if self._flag("sign_in_content", default=True):
             content = frame_sign(content, sign)
         params = {"phoneNumbers": numbers, "sign": sign, "content": content}
         # "如果配置的是支持多种类型则是必传字段 ... 单一类型不填写": sent unless the account says single-kind.
@@ -353,14 +347,15 @@ class PaaswV1Adapter(VendorAdapter):
                 "no_sign", "paasw_v1 requires a sign: give one in the request or the account"
             )
         path, params = self._send_params(submission, sign)
-        answer = self._authorized("POST", path, params, ambiguous_if_garbled=True)
+        answer = self._authorized("POST", path, params, sends=True)
         if not isinstance(answer, dict):
-            raise VendorUnavailable(f"paasw_v1 {path} answered JSON that is not an object", ambiguous=True)
+            raise failures.garbled(f"paasw_v1 {path}", "answered JSON that is not an object", sends=True)
         code = code_of(answer.get("code"))
         message = str(answer.get("message") or answer.get("msg") or "")
         if code != OK:
-            description = (message or ERROR_CODES.get(code) or "未知的错误代码")[:300]
-            if code in RETRYABLE_CODES or code in self._codes("retryable_codes"):
+            # Refused twice, the second time with a fresh token: nothing was sent.
+            description = (redact_numbers(message) or "未知的错误代码")[:300]
+            if code in self._codes("retryable_codes"):
                 raise VendorUnavailable(f"paasw_v1 {path} code {code}: {description}")
             raise SubmitRejected(code or "missing", description)
         biz_id = vendor_id(field(answer, "bizId", "biz_id"))
@@ -479,7 +474,7 @@ class PaaswV1Adapter(VendorAdapter):
             raise VendorUnavailable("paasw_v1 /sms/balance answered JSON that is not an object")
         code = code_of(answer.get("code"))
         if code != OK or answer.get("balance") in (None, ""):
-            message = str(answer.get("message") or ERROR_CODES.get(code, ""))[:120]
+            message = str(answer.get("message") or "")[:120]
             raise VendorUnavailable(f"paasw_v1 /sms/balance answered code {code or '-'}: {message}")
         try:
             amount = Decimal(str(answer["balance"]).strip())

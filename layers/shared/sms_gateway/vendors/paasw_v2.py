@@ -10,11 +10,12 @@ What the document says, and what it leaves open (our reading is given after each
   every operation that has both; the pulls are always JSON.
 - Token: appId + secret -> `data.token` and `data.expires_in` (7200 s); the same token is
   answered while valid, and a reset secret kills it early, so "developers should retry
-  fetching the token". The document lists no error codes at all ("0为成功，其它为错误码"). ->
-  A call is taken as refused for its token when its `code` is listed in the option
-  `token_error_codes`, or when its `message` names the token (`token无效`, `token expired`...).
-  The refused token is dropped everywhere (memory and table), a new one fetched, and the call
-  made once more; a second refusal is a transient VendorUnavailable.
+  fetching the token". The document lists no error codes at all ("0为成功，其它为错误码"), so no
+  code tells a stale token from another refusal. -> Every non-zero answer drops the token
+  everywhere (memory and table), fetches a new one and makes the call once more
+  (`VendorAdapter.with_token`); a refused call sent nothing. Refused again: a message naming
+  the token (token, 令牌, 鉴权) is a transient VendorUnavailable; any other code refuses a send
+  for good (SMS Submit Failed with the raw code) unless listed in `retryable_codes`.
 - The token is kept in `self.tokens` (memory + the table), so concurrent Lambda instances
   share one token.
 - Send: `mobile` is a comma list of at most 1000 numbers, `msg` carries its 【sign】,
@@ -54,14 +55,13 @@ What the document says, and what it leaves open (our reading is given after each
 - Pulled reports and MO are handed out once: each pulled record is parsed on its own and a bad
   one is logged and skipped, never allowed to cost the others.
 - Balance: `data.balance` in yuan (a Double) -> Decimal, currency CNY.
-- Numbers: mainland mobile numbers only, 11 digits without country code.
+- Numbers: mainland mobile numbers only, 11 digits without country code; any other number is
+  refused alone before the call.
 
 Account options (all optional):
 - `body_format`: `"json"` (default) or `"form"`: the endpoints used for token, send, template
   send and balance.
 - `default_ext_no`: digits sent as `extNo` when the request gives no `ext_no`.
-- `token_error_codes`: vendor codes (list) meaning "token invalid or expired"; by default only
-  a message naming the token is recognised.
 - `retryable_codes`: send answer codes that are transient (throttling); retried through the
   queue. By default every non-zero send code refuses the call for good (SMS Submit Failed with
   the raw code), since the document names none.
@@ -76,8 +76,9 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
-from sms_gateway.errors import PushRejected, SubmitRejected, UnsupportedRecipient, VendorUnavailable
+from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
@@ -91,7 +92,7 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import cn_national, from_vendor, mask
+from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, carries_sign, frame_sign, parse_each
 
 # (JSON endpoint, form endpoint); None where the document has no form variant.
@@ -128,7 +129,8 @@ REPORT_CODES: dict[str, tuple[Status, str]] = {
 CARRIER_FAILURE = "运营商返回的失败代码"
 
 # Sections 3-6: "mobile: 发送手机号" -- mainland mobile numbers, 11 digits.
-MAINLAND_MOBILE = re.compile(r"^1\d{10}$")
+# A refusal still naming the token after a renewal is a credential problem an operator fixes.
+TOKEN_WORDS = ("token", "令牌", "鉴权")
 DIGITS = re.compile(r"^\d+$")
 
 
@@ -201,13 +203,10 @@ class PaaswV2Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- numbers
     def vendor_number(self, e164: str) -> str:
-        national = cn_national(e164)
-        if not MAINLAND_MOBILE.match(national):
-            raise UnsupportedRecipient(f"paasw_v2 sends to mainland mobile numbers only, not {mask(e164)}")
-        return national
+        return cn_mobile(e164, self.vendor)
 
     # ----------------------------------------------------------------- HTTP
-    def _post(self, path: str, form: bool, fields: dict[str, Any], *, ambiguous: bool) -> dict[str, Any]:
+    def _post(self, path: str, form: bool, fields: dict[str, Any], *, sends: bool) -> dict[str, Any]:
         if form:
             payload = {
                 k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False) for k, v in fields.items()
@@ -216,9 +215,9 @@ class PaaswV2Adapter(VendorAdapter):
         else:
             body = {"json": fields}
         # exact: a 20-digit batchId must not go through float.
-        answer = self.http.json("POST", self.url(path), ambiguous_if_garbled=ambiguous, exact=True, **body)
+        answer = self.http.json("POST", self.url(path), sends=sends, exact=True, **body)
         if not isinstance(answer, dict) or "code" not in answer:
-            raise VendorUnavailable(f"paasw_v2 {path} answered JSON without a code", ambiguous=ambiguous)
+            raise failures.garbled(f"paasw_v2 {path}", "answered JSON without a code", sends=sends)
         return answer
 
     @staticmethod
@@ -237,7 +236,7 @@ class PaaswV2Adapter(VendorAdapter):
             raise VendorUnavailable("paasw_v2 account needs credentials app_id and secret")
         path, form = self._endpoint(TOKEN)
         answer = self._post(
-            path, form, {"appId": credentials["app_id"], "secret": credentials["secret"]}, ambiguous=False
+            path, form, {"appId": credentials["app_id"], "secret": credentials["secret"]}, sends=False
         )
         code = self._code(answer)
         if code != OK:
@@ -254,27 +253,22 @@ class PaaswV2Adapter(VendorAdapter):
             lifetime = DEFAULT_TOKEN_LIFETIME
         return token, lifetime
 
-    def _token_refused(self, answer: dict[str, Any]) -> bool:
-        code = self._code(answer)
-        if code == OK:
-            return False
-        return code in self._codes("token_error_codes") or "token" in self._message(answer).lower()
+    def _refused(self, answer: dict[str, Any]) -> bool:
+        """Any non-zero code: the document lists none ("0为成功，其它为错误码"), so none is known
+        to be a content, number or balance error, and each one is worth a fresh token."""
+        return self._code(answer) != OK
 
     def _call(
-        self, pair: tuple[str, str | None], fields: dict[str, Any], *, ambiguous: bool = False
+        self, pair: tuple[str, str | None], fields: dict[str, Any], *, sends: bool = False
     ) -> dict[str, Any]:
-        """A token-bearing call; a refused token is dropped, renewed, and the call made once more."""
+        """A token-bearing call; any refusal renews the token and makes the call once more."""
         path, form = self._endpoint(pair)
-        token = self.token(self._fetch_token)
-        answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
-        if not self._token_refused(answer):
-            return answer
-        logger.info("paasw_v2 refused the token; fetching a new one", extra={"code": self._code(answer)})
-        self.forget_token(token)
-        token = self.token(self._fetch_token)
-        answer = self._post(path, form, {"token": token, **fields}, ambiguous=ambiguous)
-        if self._token_refused(answer):
-            self.forget_token(token)
+        answer = self.with_token(
+            self._fetch_token,
+            lambda token: self._post(path, form, {"token": token, **fields}, sends=sends),
+            self._refused,
+        )
+        if self._refused(answer) and any(w in self._message(answer).lower() for w in TOKEN_WORDS):
             raise VendorUnavailable(f"paasw_v2 refused a renewed token: code {self._code(answer)}")
         return answer
 
@@ -310,10 +304,11 @@ class PaaswV2Adapter(VendorAdapter):
             if not carries_sign(msg):
                 raise SubmitRejected("no_sign", "paasw_v2 needs a 【sign】: give 'sign' or set the account's")
             fields["msg"] = msg
-        answer = self._call(endpoint, fields, ambiguous=True)
+        answer = self._call(endpoint, fields, sends=True)
         code = self._code(answer)
         if code != OK:
-            description = self._message(answer) or "paasw_v2 refused the send"
+            # Refused twice, the second time with a fresh token: nothing was sent.
+            description = redact_numbers(self._message(answer))[:300] or "paasw_v2 refused the send"
             if code in self._codes("retryable_codes"):
                 raise VendorUnavailable(f"paasw_v2 send answered code {code}")
             raise SubmitRejected(code, description)

@@ -9,11 +9,12 @@ What the document says, and what it leaves open (our reading in brackets):
 - Send: `/api/v1/send` with `mobiles` (comma separated, at most 3000), `content`, an optional
   `taskId` we choose ("全局唯一") and an optional `extNo` ("只能为正整数"). The answer
   `{"code":"00","data":{"taskId":...},"message":"成功"}` names one task for all recipients.
-  - We send `taskId` = `Submission.call_id`, a digest of the call's message ids and recipients:
-    the same recipients of the same messages always get the same task id, so a resubmission after
-    a crash or a lost answer is recognised by the vendor, which refuses a reused taskId. That
-    refusal means "already accepted": the recipients are recorded as submitted under that task.
-    Reports carry the task id as `sendId`, so they correlate through our vendor-id lookup.
+  - We send `taskId` = `Submission.call_id`, a digest of the call's message ids and recipients,
+    unique per call as the document asks ("自定义任务id,全局唯一": an obligation on us). The
+    document never says the vendor refuses or deduplicates a reused taskId, so nothing relies on
+    it: a call whose answer is lost makes its recipients `unknown`, never resent, as for every
+    vendor. Requests sharing content are grouped into calls like the other vendors'. Reports
+    carry the task id as `sendId`, so they correlate through our vendor-id lookup.
   - [The content carries the signature, 【sign】 in front (the document: "传递真实的短信内容以及
     短信签名"); option `frame_sign` = false for an account whose sign the gateway adds itself.]
   - [`extNo` must be digits with a positive value ("007" is kept as written: an extension is a
@@ -28,7 +29,7 @@ What the document says, and what it leaves open (our reading in brackets):
   simulator (simulators/pwd_v1.py); a real gateway's codes are kept raw in `vendor_status`.
   [An undocumented refusal fails the call for good (SMS Submit Failed with the vendor's message),
   except the codes in option `retry_codes` (default: "02", wrong account or pwd, which an operator
-  fixes); a reused taskId is recognised by the codes in option `task_id_reused_codes`.]
+  fixes).]
 - Pulled reports (`/api/v1/report`) and MO (`/api/v1/mo`) are handed out once and show MASKED
   numbers (`135****9831`); the pulled success status is `DELIVER`. A masked report is matched by
   the store among the task's recipients whose visible digits fit; when two fit it is kept against
@@ -55,7 +56,7 @@ What the document says, and what it leaves open (our reading in brackets):
 
 Account options: `md5_uppercase` (bool), `password_is_md5` (bool), `frame_sign` (bool, default
 true), `split_mask_collisions` (bool, default true), `balance_unit` (see above),
-`retry_codes` (list of codes, default ["02"]), `task_id_reused_codes` (list, default ["06"]).
+`retry_codes` (list of codes, default ["02"]).
 """
 
 from __future__ import annotations
@@ -68,12 +69,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
+from sms_gateway import failures
 from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import (
     ConfigurationError,
     PushRejected,
     SubmitRejected,
-    UnsupportedRecipient,
     VendorUnavailable,
 )
 from sms_gateway.models import (
@@ -89,7 +90,7 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import cn_mask, cn_national, from_vendor, mask
+from sms_gateway.phone import cn_mask, cn_mobile, from_vendor
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 T = TypeVar("T")
@@ -104,10 +105,8 @@ CODES: dict[str, str] = {
     "03": "号码数超过3000 (more than 3000 numbers)",
     "04": "号码格式错误 (not a mainland mobile number)",
     "05": "extNo 只能为正整数 (extNo not a positive integer)",
-    "06": "taskId 已使用 (taskId already used)",
 }
 DEFAULT_RETRY_CODES = ("02",)
-DEFAULT_TASK_ID_REUSED_CODES = ("06",)
 
 # Delivery statuses. The document: pulled DELIVER and pushed DELIVRD are success, "其他值为失败";
 # MBBLACK is its pulled example. The rest are the usual CMPP stats (the simulator uses them).
@@ -127,7 +126,6 @@ REPORT_CODES: dict[str, tuple[Status, str]] = {
 OTHER_FAILURE = (Status.UNDELIVERED, "失败 (非DELIVRD/DELIVER的状态)")
 
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S")
-MAINLAND_MOBILE = re.compile(r"^1[0-9]{10}$")
 EXT_NO = re.compile(r"^[0-9]{1,20}$")
 
 # option balance_unit -> (divisor to the currency unit, currency)
@@ -194,7 +192,6 @@ def _text(value: object) -> str:
 class PwdV1Adapter(VendorAdapter):
     vendor = "pwd_v1"
     max_recipients_per_call = 3000
-    idempotent_resubmit = True  # our taskId: a resubmission is refused as "already used"
     push_kinds = frozenset({"report", "mo"})
     pulls_reports = True
     pulls_inbound = True
@@ -202,10 +199,7 @@ class PwdV1Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- numbers
     def vendor_number(self, e164: str) -> str:
-        national = cn_national(e164)
-        if not MAINLAND_MOBILE.match(national):
-            raise UnsupportedRecipient(f"pwd_v1 sends to mainland mobile numbers only, not {mask(e164)}")
-        return national
+        return cn_mobile(e164, self.vendor)
 
     # ----------------------------------------------------------------- auth and calls
     def _pwd(self) -> str:
@@ -220,9 +214,9 @@ class PwdV1Adapter(VendorAdapter):
         values = value if isinstance(value, list | tuple | set) else [value]
         return {str(v).strip() for v in values}
 
-    def _post(self, path: str, form: dict[str, str] | None = None, *, ambiguous: bool = False) -> Any:
+    def _post(self, path: str, form: dict[str, str] | None = None, *, sends: bool = False) -> Any:
         fields = {"account": self.account.credentials["account"], "pwd": self._pwd(), **(form or {})}
-        return self.http.json("POST", self.url(path), data=fields, ambiguous_if_garbled=ambiguous)
+        return self.http.json("POST", self.url(path), data=fields, sends=sends)
 
     @staticmethod
     def _code(answer: Any) -> tuple[str, str]:
@@ -263,22 +257,15 @@ class PwdV1Adapter(VendorAdapter):
             tasks = mask_unique_tasks(items, lambda item: cn_mask(item.recipient))
         else:
             tasks = [items]
-        outcomes: list[SubmitOutcome] = []
-        for index, task in enumerate(tasks):
-            task_id = submission.call_id if index == 0 else f"{submission.call_id}-{index + 1}"
-            try:
-                outcomes += self._send_task(task_id, task, content, ext_no)
-            except SubmitRejected as exc:
-                if len(tasks) == 1:
-                    raise
-                outcomes += [
-                    SubmitOutcome(
-                        i.message_id, i.recipient, Status.FAILED, None, exc.vendor_status, exc.description
-                    )
-                    for i in task
-                ]
-        # A VendorUnavailable part way through propagates: the whole call is resent, and the tasks
-        # that were already accepted are recognised by their task id.
+        task_ids = {
+            id(task[0]): submission.call_id if index == 0 else f"{submission.call_id}-{index + 1}"
+            for index, task in enumerate(tasks)
+        }
+        # Each task is its own call: one lost answer makes only its task unknown, and a task that
+        # was not sent sends the rest back to the queue with the earlier tasks' outcomes kept.
+        outcomes = failures.submit_in_parts(
+            tasks, lambda task: self._send_task(task_ids[id(task[0])], task, content, ext_no)
+        )
         by_item = {(o.message_id, o.recipient): o for o in outcomes}
         return [by_item[(i.message_id, i.recipient)] for i in items]  # in the submission's order
 
@@ -292,9 +279,9 @@ class PwdV1Adapter(VendorAdapter):
         }
         if ext_no:
             form["extNo"] = ext_no
-        answer = self._post("/api/v1/send", form, ambiguous=True)
+        answer = self._post("/api/v1/send", form, sends=True)
         if not isinstance(answer, dict):
-            raise VendorUnavailable("pwd_v1 answered JSON that is not an object", ambiguous=True)
+            raise failures.garbled("pwd_v1 /api/v1/send", "answered JSON that is not an object", sends=True)
         code, message = self._code(answer)
         data = answer.get("data")
         if code == OK:
@@ -302,13 +289,8 @@ class PwdV1Adapter(VendorAdapter):
             if answered and answered != task_id:
                 logger.warning("pwd_v1 answered another taskId than ours; using it", extra={"task": task_id})
             vendor_message_id, vendor_status, description = answered or task_id, OK, CODES[OK]
-        elif code in self._codes("task_id_reused_codes", DEFAULT_TASK_ID_REUSED_CODES):
-            # Our task id is a digest of these very recipients: the vendor already has this call.
-            logger.info("pwd_v1 already had this task: a resubmission", extra={"task": task_id})
-            vendor_message_id, vendor_status = task_id, code
-            description = "taskId already accepted by the vendor: a resubmission, not sent again"
         elif not code:
-            raise VendorUnavailable("pwd_v1 answered without a code", ambiguous=True)
+            raise failures.garbled("pwd_v1 /api/v1/send", "answered without a code", sends=True)
         elif code in self._codes("retry_codes", DEFAULT_RETRY_CODES):
             raise VendorUnavailable(f"pwd_v1 send answered code {code}: {CODES.get(code, message)}")
         else:
