@@ -316,6 +316,33 @@ def test_action_v1_status_102_resends_in_calls_of_at_most_200(
     assert len(aws.events("SMS Submitted")) == 450 and aws.events("SMS Submit Failed") == []
 
 
+def test_action_v1_a_split_call_that_fails_part_way_keeps_what_was_sent(
+    aws: AwsEnv, stand_in: Callable[..., VendorServer]
+) -> None:
+    # Given STATUS 102 above 200 numbers, and a vendor busy (503) for the second smaller call
+    answers = iter([None, Reply(503, "busy", "text/plain")])
+
+    def answer(request: Received) -> Reply:
+        mobiles = request.form["mobile"].split(",")
+        if len(mobiles) > 200:
+            return Reply(200, {"status": "102"})
+        return next(answers, None) or action_v1_sent(mobiles)
+
+    vendor = stand_in("action_v1", answer)
+    numbers = [f"139{n:08d}" for n in range(250)]
+    event = sqs_event({"id": "big-2", "to": numbers, "content": "大促"})
+    # When it is sent: the first 200 are accepted, then the vendor is busy
+    assert send(event) == [event["Records"][0]["messageId"]]
+    assert len(aws.events("SMS Submitted")) == 200
+    # And SQS delivers it again
+    assert send(event) == []
+    # Then only the 50 not yet accepted were sent again, each recipient submitted once
+    sizes = [len(r.form["mobile"].split(",")) for r in vendor.received]
+    assert sizes == [250, 200, 50, 50]
+    submitted = [e["detail"]["recipient"] for e in aws.events("SMS Submitted")]
+    assert len(submitted) == 250 and len(set(submitted)) == 250
+
+
 def test_action_v1_a_p2p_text_with_line_breaks_stays_one_row(
     aws: AwsEnv, stand_in: Callable[..., VendorServer]
 ) -> None:

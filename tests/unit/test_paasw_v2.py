@@ -502,9 +502,10 @@ def test_a_renewed_token_refused_again_is_transient(session: FakeSession) -> Non
     assert session.paths().count("/message/token") == 2
 
 
-def test_token_error_codes_recognise_a_refusal_that_does_not_name_the_token(session: FakeSession) -> None:
+def test_any_refusal_renews_the_token_even_without_a_configured_code(session: FakeSession) -> None:
+    # The document lists no codes ("0为成功，其它为错误码"): no option is needed to renew the token
     session.answer("/message/balance", {"code": 40001, "message": "鉴权失败", "data": None})
-    assert adapter(session, MemoryTokens(), token_error_codes=["40001"]).balance().amount == Decimal(1)
+    assert adapter(session, MemoryTokens()).balance().amount == Decimal(1)
     assert session.paths().count("/message/token") == 2
 
 
