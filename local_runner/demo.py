@@ -13,7 +13,7 @@ recipients on six accounts of the five vendors (two action_v1 accounts):
 * a partly failing call (action_v1 answers RESULT 15 for three numbers of one call), and a token
   expiry between two waves of sends (paasw_v1 and paasw_v2 must fetch new tokens);
 * reports and MO pushed by some accounts and polled from others, every balance polled, one of
-  them (a post-paid account in debt) below its threshold.
+  them (a pre-paid account down to 50 yuan) below its threshold.
 
 Each simulator decides every recipient's outcome: delivered, or a failure its vendor's report
 codes can express. The demo follows the bus (the runner's events tap queue) with a live count on
@@ -157,7 +157,7 @@ def demo_accounts() -> list[Account]:
             reports="poll",
             mo="poll",
             threshold=100,
-            balance=-250_000,  # 厘: a post-paid account 250 yuan in debt
+            balance=50_000,  # 厘: a pre-paid account down to 50 yuan
             low=True,
         ),
         Account(
