@@ -24,6 +24,7 @@ from sms_gateway.http import VendorHttp
 from sms_gateway.models import MessageKind, OutboundItem, PushRequest, Status, Submission
 from sms_gateway.vendors import adapter_class, pwd_v1
 from sms_gateway.vendors.pwd_v1 import PwdV1Adapter, mask_unique_tasks, records_of, report_status
+from tests.support.vendor_server import Reply, VendorServer
 
 pytestmark = pytest.mark.unit
 
@@ -458,3 +459,13 @@ def test_balance_is_read_as_yuan_unless_told_otherwise(sim: PwdV1Simulator) -> N
     assert adapter(sim.url, balance_unit="messages").balance().currency == "SMS"
     with pytest.raises(ConfigurationError):
         adapter(sim.url, balance_unit="euros").balance()
+
+
+def test_a_refusal_quoting_a_number_is_kept_masked(vendor: VendorServer) -> None:
+    # Given a vendor refusing the call with a message that quotes the number
+    vendor.responder = lambda request: Reply(200, {"code": "09", "message": "号码13512349831不可用"})
+    # When it is submitted
+    with pytest.raises(SubmitRejected) as refused:
+        adapter(vendor.url).submit(submission("13512349831"))
+    # Then the refusal kept for records, events and logs shows the number masked only
+    assert "13512349831" not in refused.value.description and "135****9831" in refused.value.description

@@ -90,7 +90,7 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import cn_mask, cn_mobile, from_vendor
+from sms_gateway.phone import cn_mask, cn_mobile, from_vendor, redact_numbers
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
 
 T = TypeVar("T")
@@ -294,7 +294,8 @@ class PwdV1Adapter(VendorAdapter):
         elif code in self._codes("retry_codes", DEFAULT_RETRY_CODES):
             raise VendorUnavailable(f"pwd_v1 send answered code {code}: {CODES.get(code, message)}")
         else:
-            raise SubmitRejected(code, message or CODES.get(code, "pwd_v1 refused the call"))
+            # The vendor's message can quote numbers: it ends up in records, events and logs.
+            raise SubmitRejected(code, redact_numbers(message) or CODES.get(code, "pwd_v1 refused the call"))
         return [
             SubmitOutcome(
                 item.message_id,
