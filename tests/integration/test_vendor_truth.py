@@ -296,6 +296,23 @@ def test_intl_v1_one_refused_number_does_not_fail_the_others(
     assert len(vendor.received) <= 1 + 2 * 7
 
 
+def test_intl_v1_a_landline_is_refused_alone_before_the_call(
+    aws: AwsEnv, stand_in: Callable[..., VendorServer]
+) -> None:
+    # Given a London landline (which would get the whole call refused with 1007 MobileError)
+    vendor = stand_in("intl_v1", lambda r: intl_v1_sent())
+    # When it is sent with a mobile
+    assert send(sqs_event({"id": "intl-3", "to": ["+442071838750", "+2348031000010"], "content": "x"})) == []
+    # Then only the mobile reached the vendor; the landline failed as an invalid number
+    assert [r.json["mobile"] for r in vendor.received] == ["2348031000010"]
+    (failed,) = aws.events("SMS Submit Failed")
+    assert (failed["detail"]["recipient"], failed["detail"]["vendor_status"]) == (
+        "+442071838750",
+        "invalid_recipient",
+    )
+    assert statuses(aws, "intl-3", "+2348031000010") == ["submitted"]
+
+
 # ------------------------------------------------------------------ action_v1
 
 
