@@ -526,3 +526,17 @@ def test_balance_is_in_yuan_and_exact(sim: PaaswV1Simulator) -> None:
     balance = adapter(sim.url).balance()
     assert (balance.amount, balance.currency) == (Decimal("88.5"), "CNY")
     assert balance.raw["code"] == "10000"
+
+
+def test_a_send_answer_without_a_code_is_ambiguous(vendor: VendorServer) -> None:
+    # Given a vendor answering the send with JSON that carries no code at all
+    def answer(request: Received) -> Reply:
+        if request.path == "/api/token":
+            return Reply(200, {"code": "10000", "token": "t-1", "expires_in": 7200})
+        return Reply(200, {"message": "操作成功"})
+
+    vendor.responder = answer
+    # Then it may have been sent: ambiguous, never a refusal that would be resent or failed
+    with pytest.raises(VendorUnavailable) as caught:
+        adapter(vendor.url, MemoryTokens()).submit(submission("+8613900000001", content="x", sign="s"))
+    assert caught.value.ambiguous

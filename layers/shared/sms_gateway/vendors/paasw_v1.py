@@ -348,8 +348,9 @@ class PaaswV1Adapter(VendorAdapter):
             )
         path, params = self._send_params(submission, sign)
         answer = self._authorized("POST", path, params, sends=True)
-        if not isinstance(answer, dict):
-            raise failures.garbled(f"paasw_v1 {path}", "answered JSON that is not an object", sends=True)
+        if not isinstance(answer, dict) or "code" not in answer:
+            # Not an answer we can read: the vendor may have taken the call before writing it.
+            raise failures.garbled(f"paasw_v1 {path}", "answered JSON without a code", sends=True)
         code = code_of(answer.get("code"))
         message = str(answer.get("message") or answer.get("msg") or "")
         if code != OK:
