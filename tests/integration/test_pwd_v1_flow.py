@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -73,15 +73,6 @@ def push(body: Any, kind: str = "report") -> dict[str, Any]:
 
 def sends(sim: BaseSimulator) -> list[dict[str, str]]:
     return [r["form"] for r in sim.received if r["path"] == "/api/v1/send"]
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
