@@ -40,6 +40,9 @@ from local_runner.embedded_aws import FAKE_CREDENTIALS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 90.0
+# Called with every line a runner writes to stderr (its log and its functions' output): the test
+# suite's log scan (tests/support/log_scan.py) reads them here.
+OUTPUT_TAPS: list[Callable[[str], None]] = []
 
 
 class RunnerFailed(RuntimeError):
@@ -177,6 +180,8 @@ def start_runner(
 
     def keep(line: str) -> None:
         log.append(line)
+        for tap in OUTPUT_TAPS:
+            tap(line)
         if echo:
             print(line, file=sys.stderr, flush=True)
 
