@@ -190,7 +190,8 @@ def start_runner(
     def stdout_sink(line: str) -> None:
         stdout_lines.put(line)
 
-    threading.Thread(target=_reader, args=(process.stderr, keep), daemon=True).start()
+    stderr_reader = threading.Thread(target=_reader, args=(process.stderr, keep), daemon=True)
+    stderr_reader.start()
 
     def read_stdout() -> None:
         _reader(process.stdout, stdout_sink)
@@ -199,6 +200,9 @@ def start_runner(
     threading.Thread(target=read_stdout, daemon=True).start()
 
     def cleanup() -> None:
+        # The process has exited: its last lines reach the log (and OUTPUT_TAPS) before stop()
+        # returns, so they are charged to the test that stopped it.
+        stderr_reader.join(timeout=10)
         for path in cleanup_paths:
             with contextlib.suppress(OSError):
                 path.unlink()

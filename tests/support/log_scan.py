@@ -5,8 +5,10 @@ What it reads, per test phase (setup, call, teardown):
   metrics too) and the records of every stdlib logger (botocore, urllib3, the local runner);
 * every line the local runner subprocesses wrote (their own log and the forwarded output of each
   function's worker), through ``local_runner.testing.OUTPUT_TAPS``. A runner outlives a test when
-  its fixture is module-scoped, so its lines are charged to the test running when they arrive;
-  whatever arrives after the last test fails the session.
+  its fixture is module-scoped, so its lines are charged to the test running when they arrive
+  (stopping a runner waits for its last lines, so they go to the test whose teardown stops it);
+  anything left after the last test fails the session (without xdist: a worker's exit status
+  is not the session's, so there it is only printed).
 
 What it looks for, with its own patterns (deliberately not the redactor's code, so that a bug
 there cannot hide a leak here):
