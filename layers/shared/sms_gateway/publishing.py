@@ -8,10 +8,11 @@ PutEvents can accept some entries of a call and refuse others. Only the refused 
 again, a bounded number of times with jittered back-off, so a partial failure no longer makes the
 stream deliver again events that were already accepted. What is still refused after that:
 * a refusal that cannot heal (anything but throttling or an internal failure: a malformed or
-  oversized detail, a missing permission), or a change that has been failing for
-  ``park_after_seconds``, is PARKED: the publisher sends the item's keys, its new image and the
-  refused entries to the PublishFailureQueue (which pages through its alarm) and moves on, so one
-  change can neither block its shard nor be skipped with only the stream's metadata;
+  oversized detail, a missing permission), or a change committed more than
+  ``park_after_seconds`` ago (it has waited that long behind failures), is PARKED: the
+  publisher sends the item's keys, its new image and the refused entries to the
+  PublishFailureQueue (which pages through its alarm) and moves on, so one change can neither
+  block its shard nor be skipped with only the stream's metadata;
 * anything else is handed back to the stream from its first such record (ReportBatchItemFailures):
   Lambda delivers that record and every later one of the batch again.
 Duplicates therefore come only from that hand-back (the accepted events of the later records
