@@ -1,4 +1,5 @@
-"""Benchmarks that print figures: grouping and chunking, push parsing, and cold import cost.
+"""Benchmarks that print figures: grouping and chunking, push parsing, cold import cost, and
+duplicate events under PutEvents partial failures (bench/publish_duplicates.py).
 
 Run with `make bench`. Figures vary by machine; compare runs on the same one.
 """
@@ -107,3 +108,6 @@ if __name__ == "__main__":
     grouping()
     parsing()
     cold_import()
+    import publish_duplicates  # bench/ is the script's own directory, first on sys.path
+
+    publish_duplicates.main()

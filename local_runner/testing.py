@@ -40,6 +40,9 @@ from local_runner.embedded_aws import FAKE_CREDENTIALS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 READY_TIMEOUT_SECONDS = 90.0
+# Called with every line a runner writes to stderr (its log and its functions' output): the test
+# suite's log scan (tests/support/log_scan.py) reads them here.
+OUTPUT_TAPS: list[Callable[[str], None]] = []
 
 
 class RunnerFailed(RuntimeError):
@@ -177,6 +180,8 @@ def start_runner(
 
     def keep(line: str) -> None:
         log.append(line)
+        for tap in OUTPUT_TAPS:
+            tap(line)
         if echo:
             print(line, file=sys.stderr, flush=True)
 
@@ -185,7 +190,8 @@ def start_runner(
     def stdout_sink(line: str) -> None:
         stdout_lines.put(line)
 
-    threading.Thread(target=_reader, args=(process.stderr, keep), daemon=True).start()
+    stderr_reader = threading.Thread(target=_reader, args=(process.stderr, keep), daemon=True)
+    stderr_reader.start()
 
     def read_stdout() -> None:
         _reader(process.stdout, stdout_sink)
@@ -194,6 +200,9 @@ def start_runner(
     threading.Thread(target=read_stdout, daemon=True).start()
 
     def cleanup() -> None:
+        # The process has exited: its last lines reach the log (and OUTPUT_TAPS) before stop()
+        # returns, so they are charged to the test that stopped it.
+        stderr_reader.join(timeout=10)
         for path in cleanup_paths:
             with contextlib.suppress(OSError):
                 path.unlink()

@@ -11,15 +11,18 @@ from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
 
 from sms_gateway.errors import ConfigurationError, NotFound, PushRejected, PushUnauthorized
-from sms_gateway.observability import logger, metrics, tracer
+from sms_gateway.observability import logger, metrics, redact, tracer
 
 app = APIGatewayHttpResolver()
 app.include_router(router)
 
 
 def _error(status: int, reason: str) -> Response[dict[str, str]]:
-    # A short reason, never a stack trace: vendors log these answers verbatim.
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+    # A short reason, never a stack trace: vendors log these answers verbatim. A reason can quote
+    # the pushed body (a parse error), so it is redacted as a log line is.
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": redact(reason)}
+    )
 
 
 @app.exception_handler(PushRejected)

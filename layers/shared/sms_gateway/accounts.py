@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
+from sms_gateway.observability import register_secret
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -45,6 +46,13 @@ class Account(BaseModel):
     @classmethod
     def _bare_sign(cls, value: str | None) -> str | None:
         return value.strip().removeprefix("【").removesuffix("】") if value else None
+
+    @model_validator(mode="after")
+    def _register_secrets(self) -> Account:
+        # Whoever builds an account (the registry, a test, the CLI) makes its secrets unloggable.
+        for value in (*self.credentials.values(), self.callback_token):
+            register_secret(value)
+        return self
 
     def __repr__(self) -> str:  # never print credentials
         return f"Account(name={self.name!r}, vendor={self.vendor!r})"

@@ -3,15 +3,40 @@
 Because events come from the stream, an event exists exactly when a change was committed: a
 status that did not move (a duplicate or late report) writes nothing and so publishes nothing,
 and a crash between a write and its event cannot lose the event.
+
+PutEvents can accept some entries of a call and refuse others. Only the refused entries are put
+again, a bounded number of times with jittered back-off, so a partial failure no longer makes the
+stream deliver again events that were already accepted. What is still refused after that:
+* a refusal that cannot heal (anything but throttling or an internal failure: a malformed or
+  oversized detail, a missing permission), or a change committed more than
+  ``park_after_seconds`` ago (it has waited that long behind failures), is PARKED: the
+  publisher sends the item's keys, its new image and the refused entries to the
+  PublishFailureQueue (which pages through its alarm) and moves on, so one change can neither
+  block its shard nor be skipped with only the stream's metadata;
+* anything else is handed back to the stream from its first such record (ReportBatchItemFailures):
+  Lambda delivers that record and every later one of the batch again.
+Duplicates therefore come only from that hand-back (the accepted events of the later records
+are put again) and from a crash between a put and the stream's checkpoint.
+
+A parked message (JSON, ``version`` 1): ``reason`` (the last error code), ``event_id``,
+``event_name``, ``sequence_number``, ``approximate_creation``, ``keys`` and ``new_image``
+(DynamoDB JSON, as the stream gave them) and ``entries`` (the refused PutEvents entries, ready to
+be put again: ``Publisher.republish``).
 """
 
 from __future__ import annotations
 
 import json
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sms_gateway.observability import logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from sms_gateway.observability import logger, metrics
 from sms_gateway.store import BALANCE, INBOUND, RECIPIENT, deserialize
 
 SUBMITTED = "SMS Submitted"
@@ -21,6 +46,15 @@ INBOUND_EVENT = "SMS Inbound"
 BALANCE_EVENT = "SMS Balance"
 BALANCE_LOW = "SMS Balance Low"
 PUT_EVENTS_LIMIT = 10
+# PutEvents attempts per entry within one invocation, and their jittered exponential back-off.
+PUT_ATTEMPTS = 4
+BACKOFF_BASE_SECONDS = 0.1
+BACKOFF_CAP_SECONDS = 2.0
+# Entry error codes that a later attempt can cure; any other refusal is final for that entry.
+TRANSIENT_ERRORS = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
+# The code given to entries of a call that raised or whose answer did not list them.
+CALL_FAILED = "PutEventsFailed"
+PARK_AFTER_SECONDS = 900.0
 
 
 def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:  # noqa: PLR0911
@@ -100,39 +134,146 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+@dataclass
+class _Pending:
+    index: int  # of the stream record in the batch
+    entry: dict[str, Any]
+    error: str = ""
+
+
 class Publisher:
-    def __init__(self, bus_name: str, source: str, events_client: Any) -> None:
+    def __init__(
+        self,
+        bus_name: str,
+        source: str,
+        events_client: Any,
+        *,
+        failure_queue_url: str | None = None,
+        sqs_client: Any = None,
+        park_after_seconds: float = PARK_AFTER_SECONDS,
+        attempts: int = PUT_ATTEMPTS,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.bus_name = bus_name
         self.source = source
         self._events = events_client
+        self._failure_queue_url = failure_queue_url
+        self._sqs = sqs_client
+        self._park_after = park_after_seconds
+        self._attempts = max(1, attempts)
+        self._sleep = sleep
+        self._clock = clock
 
     def publish_records(self, records: list[dict[str, Any]]) -> set[str]:
         """Publish the events of a batch of stream records, ten to a call across records.
 
-        Returns the eventIDs of the records whose events were not all accepted, and of every record
-        after the first such one: the stream retries from the earliest, so stopping there keeps
-        duplicates (never losses) to a minimum and the order of a recipient's events intact.
+        Returns the eventIDs of the records to hand back to the stream: the first record whose
+        events could be neither put nor parked, and every record after it (the stream retries from
+        the earliest, so stopping there keeps a recipient's events in order).
         """
-        owned = [(record["eventID"], event) for record in records for event in events_for(record)]
-        for start in range(0, len(owned), PUT_EVENTS_LIMIT):
-            chunk = owned[start : start + PUT_EVENTS_LIMIT]
-            try:
-                answer = self._events.put_events(Entries=[self._entry(*event) for _, event in chunk])
-            except Exception:
-                logger.exception("PutEvents failed")
-                answer = {"Entries": [{"ErrorCode": "PutEventsFailed"}] * len(chunk)}
-            refused = [
-                owner
-                for (owner, _), entry in zip(chunk, answer.get("Entries", []), strict=False)
-                if entry.get("ErrorCode")
-            ]
-            if refused or len(answer.get("Entries", [])) < len(chunk):
-                first = min(i for i, r in enumerate(records) if r["eventID"] in ({*refused} or {chunk[0][0]}))
+        pending: list[_Pending] = []
+        for index, record in enumerate(records):
+            for detail_type, detail in events_for(record):
+                try:
+                    pending.append(_Pending(index, self._entry(detail_type, detail)))
+                except (TypeError, ValueError):
+                    # Our own serialisation cannot heal by retrying: park the change as it is.
+                    pending.append(_Pending(index, {"DetailType": detail_type}, "Unserialisable"))
+        for start in range(0, len(pending), PUT_EVENTS_LIMIT):
+            refused = self._put(pending[start : start + PUT_EVENTS_LIMIT])
+            held = self._park_or_hold(records, refused)
+            if held:
+                first = min(p.index for p in held)
                 logger.warning(
-                    "events not accepted; the stream will retry", extra={"records": len(records) - first}
+                    "events not accepted; the stream will retry",
+                    extra={"records": len(records) - first, "reason": held[0].error},
                 )
                 return {r["eventID"] for r in records[first:]}
         return set()
+
+    def republish(self, parked: dict[str, Any]) -> bool:
+        """Put the entries of a parked message again; True when EventBridge accepted all of them."""
+        entries = [_Pending(0, entry) for entry in parked.get("entries", []) if "Detail" in entry]
+        return not self._put(entries) and len(entries) == len(parked.get("entries", []))
+
+    def _put(self, batch: list[_Pending]) -> list[_Pending]:
+        """Put ``batch`` (at most ten), then again only what was refused; returns what never went."""
+        final: list[_Pending] = [p for p in batch if p.error]
+        remaining = [p for p in batch if not p.error]
+        for attempt in range(self._attempts):
+            if not remaining:
+                break
+            if attempt:
+                self._sleep(random.uniform(0, min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)))  # noqa: S311 - jitter
+            try:
+                answer = self._events.put_events(Entries=[p.entry for p in remaining])
+                results = list(answer.get("Entries", []))
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning(
+                    "PutEvents failed", extra={"reason": type(exc).__name__, "attempt": attempt + 1}
+                )
+                results = []
+            results += [{"ErrorCode": CALL_FAILED}] * (len(remaining) - len(results))
+            retry: list[_Pending] = []
+            for item, result in zip(remaining, results, strict=False):
+                if result.get("ErrorCode"):
+                    item.error = str(result["ErrorCode"])
+                    (retry if item.error in TRANSIENT_ERRORS | {CALL_FAILED} else final).append(item)
+            if retry and attempt + 1 < self._attempts:
+                metrics.add_metric(name="EventsRetried", unit="Count", value=len(retry))
+            remaining = retry
+        return final + remaining
+
+    def _park_or_hold(self, records: list[dict[str, Any]], refused: list[_Pending]) -> list[_Pending]:
+        """Park the refused entries that must not go back to the stream; returns the others."""
+        by_record: dict[int, list[_Pending]] = {}
+        for item in refused:
+            by_record.setdefault(item.index, []).append(item)
+        held: list[_Pending] = []
+        for index, items in sorted(by_record.items()):
+            record = records[index]
+            healable = all(i.error in TRANSIENT_ERRORS | {CALL_FAILED} for i in items)
+            if (healable and not self._too_old(record)) or not self._park(record, items):
+                held.extend(items)
+        return held
+
+    def _too_old(self, record: dict[str, Any]) -> bool:
+        created = record.get("dynamodb", {}).get("ApproximateCreationDateTime")
+        try:
+            return self._clock() - float(created) > self._park_after
+        except (TypeError, ValueError):
+            return False
+
+    def _park(self, record: dict[str, Any], items: list[_Pending]) -> bool:
+        if not self._failure_queue_url or self._sqs is None:
+            return False
+        dynamodb = record.get("dynamodb", {})
+        message = {
+            "version": 1,
+            "reason": items[-1].error,
+            "event_id": record.get("eventID"),
+            "event_name": record.get("eventName"),
+            "sequence_number": dynamodb.get("SequenceNumber"),
+            "approximate_creation": dynamodb.get("ApproximateCreationDateTime"),
+            "keys": dynamodb.get("Keys"),
+            "new_image": dynamodb.get("NewImage"),
+            "entries": [i.entry for i in items],
+        }
+        try:
+            self._sqs.send_message(
+                QueueUrl=self._failure_queue_url,
+                MessageBody=json.dumps(message, ensure_ascii=False, default=_json_default),
+            )
+        except (ClientError, BotoCoreError, TypeError, ValueError) as exc:
+            logger.warning("cannot park an unpublished change", extra={"reason": type(exc).__name__})
+            return False
+        metrics.add_metric(name="EventsParked", unit="Count", value=len(items))
+        logger.error(
+            "change parked in the publish failure queue",
+            extra={"event_id": record.get("eventID"), "reason": items[-1].error, "events": len(items)},
+        )
+        return True
 
     def _entry(self, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -81,4 +81,11 @@ def publisher():  # type: ignore[no-untyped-def]
     settings = get_settings()
     if not settings.event_bus_name:
         raise ConfigurationError("EVENT_BUS_NAME is not set")
-    return Publisher(settings.event_bus_name, settings.event_source, client("events"))
+    return Publisher(
+        settings.event_bus_name,
+        settings.event_source,
+        client("events"),
+        failure_queue_url=settings.publish_failure_queue_url,
+        sqs_client=client("sqs") if settings.publish_failure_queue_url else None,
+        park_after_seconds=settings.publish_park_after_seconds,
+    )

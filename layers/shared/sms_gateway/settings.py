@@ -16,6 +16,10 @@ class Settings(BaseModel):
     send_queue_url: str | None = None
     event_bus_name: str | None = None
     event_source: str = "sms.gateway"
+    # Where the publisher parks changes it cannot publish (keys + new image), and after how long
+    # a change that keeps failing is parked instead of handed back to the stream once more.
+    publish_failure_queue_url: str | None = None
+    publish_park_after_seconds: float = Field(default=900.0, gt=0)
     # Vendor calls: connect quickly, give the vendor a bounded time to answer.
     http_connect_timeout_seconds: float = 3.05
     http_read_timeout_seconds: float = 10.0
@@ -33,6 +37,8 @@ _ENV = {
     "send_queue_url": "SEND_QUEUE_URL",
     "event_bus_name": "EVENT_BUS_NAME",
     "event_source": "EVENT_SOURCE",
+    "publish_failure_queue_url": "PUBLISH_FAILURE_QUEUE_URL",
+    "publish_park_after_seconds": "PUBLISH_PARK_AFTER_SECONDS",
     "http_connect_timeout_seconds": "HTTP_CONNECT_TIMEOUT_SECONDS",
     "http_read_timeout_seconds": "HTTP_READ_TIMEOUT_SECONDS",
     "send_time_reserve_seconds": "SEND_TIME_RESERVE_SECONDS",

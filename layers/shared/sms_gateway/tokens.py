@@ -10,6 +10,8 @@ import time
 from collections.abc import Callable
 from typing import ClassVar, Protocol
 
+from sms_gateway.observability import register_secret
+
 # Renew this long before the vendor's expiry, so a token never dies in the middle of a call.
 EXPIRY_MARGIN_SECONDS = 300
 
@@ -36,9 +38,11 @@ class TokenCache:
             return cached[0]
         shared = self._backend.get_token(self._account)
         if shared and shared[1] - EXPIRY_MARGIN_SECONDS > now:
+            register_secret(shared[0])
             self._memory[self._account] = shared
             return shared[0]
         token, lifetime = fetch()
+        register_secret(token)
         lifetime = int(lifetime)
         # A vendor that hands back the same token with what is left of its life would otherwise be
         # asked again on every call inside the margin: keep it until it dies (a refusal renews it).
