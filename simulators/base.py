@@ -11,7 +11,11 @@ its API document describes it. This module holds what every vendor shares:
   once they are due, and queued MO into MO records, then either pushes them (HTTP POST to a
   configured URL, checking the acknowledgement as the vendor would, with the vendor's retry
   policy) or keeps them for the vendor's pull endpoints;
-* outcome rules (per mobile number or number suffix) and submit-time rejection rules.
+* outcome rules (per mobile number or number suffix) and submit-time rejection rules;
+* the READINGS: where a vendor document is silent or ambiguous, each reasonable reading is a
+  named switch (``Reading``), chosen at construction (``readings=``), by ``configure(readings=…)``,
+  the control API (``POST /_sim/configure {"readings": {…}}``) or the CLI (``--reading``).
+  ``simulators/READINGS.md`` lists them all with the document lines they come from.
 
 Vendor modules subclass :class:`BaseSimulator`; they declare routes, check auth, validate
 requests, and format answers, pushes and pulls exactly as their document shows.
@@ -49,7 +53,9 @@ CHINA_TZ = timezone(timedelta(hours=8), "CST")
 #: (``OUTCOME_CODES`` in the vendor module). ``none`` means the report never comes.
 OUTCOMES = ("delivered", "undelivered", "expired", "rejected", "blacklisted", "unknown", "none")
 
-FAULT_KINDS = ("5xx", "timeout", "non_json")
+#: ``5xx`` is a 503 page from the vendor itself; ``502``/``504`` are a gateway in front of it,
+#: and whether that gateway had forwarded the request is the reading ``gateway_error``.
+FAULT_KINDS = ("5xx", "502", "504", "timeout", "non_json")
 
 #: China mainland mobile numbers as the domestic vendors expect them (no country code).
 CN_MOBILE = re.compile(r"^1\d{10}$")
@@ -211,6 +217,65 @@ class VendorError(Exception):
         self.reply = reply
 
 
+# --------------------------------------------------------------------------- readings
+
+
+class Reading:
+    """One place where a vendor document is silent or ambiguous: the readings it allows.
+
+    ``cite`` names the document lines; ``default`` is the reading used unless chosen otherwise.
+    """
+
+    def __init__(self, choices: tuple[str, ...], default: str, cite: str, doc: str):
+        if default not in choices:
+            raise ValueError(f"default {default!r} is not one of {choices}")
+        self.choices = choices
+        self.default = default
+        self.cite = cite
+        self.doc = doc
+
+    def as_dict(self) -> dict:
+        return {"choices": list(self.choices), "default": self.default, "cite": self.cite, "doc": self.doc}
+
+
+#: Readings every simulator offers.
+COMMON_READINGS: dict[str, Reading] = {
+    # No document says what a gateway error in front of the vendor means (vendor-docs README:
+    # "which refusals mean the call was not sent"): it may have forwarded the request first.
+    "gateway_error": Reading(
+        ("not_forwarded", "forwarded"),
+        "not_forwarded",
+        "no document; vendor-docs/README.md 'Where the documents are silent'",
+        "an injected 502/504 fault: the gateway answered without forwarding (nothing sent), "
+        "or forwarded the request (the SMS was sent) and lost the vendor's answer",
+    ),
+}
+
+#: The reading of push retries for vendors whose documents say nothing about re-pushing
+#: (000, 001, 004): "none" is what they promise, "twice" what 002 does.
+REPUSH_SILENT = Reading(
+    ("none", "twice"),
+    "none",
+    "{doc}: silent on re-pushing (only 002 L463 re-pushes twice; 003 L167 pushes once)",
+    "re-push a push that was not acked: never, or twice more like 002",
+)
+
+#: How a number the vendor cannot send to is answered inside a call, where the document does
+#: not say whether one bad number refuses the whole call.
+BAD_NUMBER = Reading(
+    ("whole_call", "per_number"),
+    "whole_call",
+    "{doc}: silent on one bad number among good ones",
+    "one malformed number refuses the whole call, or the call is accepted and only that "
+    "number gets a failed report",
+)
+
+
+def reading(doc: str, template: Reading) -> Reading:
+    """A copy of a shared reading with its citation filled in for one document."""
+    return Reading(template.choices, template.default, template.cite.format(doc=doc), template.doc)
+
+
 # --------------------------------------------------------------------------- tokens
 
 
@@ -259,8 +324,11 @@ class BaseSimulator:
     PARAM_ERROR: Any = 1
     #: generic outcome name -> vendor report code
     OUTCOME_CODES: ClassVar[dict[str, Any]] = {}
-    #: retries after a refused push (the document's policy, or 2 where it says nothing)
-    PUSH_RETRIES = 2
+    #: retries after a refused push where the document states them (002: 2, 003: 0); None
+    #: where it is silent, and then the reading ``repush`` decides
+    PUSH_RETRIES: int | None = None
+    #: this vendor's switchable readings (COMMON_READINGS are added to them)
+    READINGS: ClassVar[dict[str, Reading]] = {}
     HAS_MO = True
     HAS_TOKENS = False
     #: reports go to a pull queue (False for intl_v1, whose status API is a lookup)
@@ -270,7 +338,12 @@ class BaseSimulator:
     DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {}
 
     def __init__(
-        self, credentials: dict, options: dict | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        credentials: dict,
+        options: dict | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        readings: dict[str, str] | None = None,
     ):
         self.credentials = dict(credentials or {})
         self.options = dict(options or {})
@@ -310,7 +383,7 @@ class BaseSimulator:
         self.delivery = "push"
         self.report_delay = 0.2
         self.push_headers: dict[str, str] = {}
-        self.push_retries = self.PUSH_RETRIES
+        self.readings = {name: spec.default for name, spec in self.reading_specs().items()}
         self.push_retry_interval = 0.2
         self.push_timeout = 5.0
         self.honor_schedule = True
@@ -320,6 +393,8 @@ class BaseSimulator:
         self.balance = self.DEFAULT_BALANCE
         self.balance_details = dict(self.DEFAULT_BALANCE_DETAILS)
         self.tokens = TokenStore(self) if self.HAS_TOKENS else None
+        if readings:
+            self.set_readings(readings)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -374,18 +449,21 @@ class BaseSimulator:
         delivery=_UNSET,
         report_delay=_UNSET,
         push_headers=_UNSET,
-        push_retries=_UNSET,
         push_retry_interval=_UNSET,
         push_timeout=_UNSET,
         honor_schedule=_UNSET,
         fault_timeout=_UNSET,
         token_ttl=_UNSET,
+        readings=_UNSET,
     ) -> BaseSimulator:
         """Change only the settings given.
 
         ``delivery="push"`` pushes reports/MO to their URL when one is set (a kind without
-        URL is kept for pull); ``delivery="pull"`` never pushes.
+        URL is kept for pull); ``delivery="pull"`` never pushes. ``readings`` chooses readings
+        by name (see ``reading_specs()``); readings not named keep their current choice.
         """
+        if readings is not _UNSET:
+            self.set_readings(readings or {})
         if delivery is not _UNSET and delivery not in ("push", "pull"):
             raise ValueError(f"delivery must be 'push' or 'pull', not {delivery!r}")
         with self._wake:
@@ -399,8 +477,6 @@ class BaseSimulator:
                 self.report_delay = float(report_delay)
             if push_headers is not _UNSET:
                 self.push_headers = dict(push_headers or {})
-            if push_retries is not _UNSET:
-                self.push_retries = int(push_retries)
             if push_retry_interval is not _UNSET:
                 self.push_retry_interval = float(push_retry_interval)
             if push_timeout is not _UNSET:
@@ -421,13 +497,46 @@ class BaseSimulator:
             "delivery": self.delivery,
             "report_delay": self.report_delay,
             "push_headers": dict(self.push_headers),
-            "push_retries": self.push_retries,
             "push_retry_interval": self.push_retry_interval,
             "push_timeout": self.push_timeout,
             "honor_schedule": self.honor_schedule,
             "fault_timeout": self.fault_timeout,
             "token_ttl": self.token_ttl,
+            "readings": dict(self.readings),
         }
+
+    # ------------------------------------------------------------------ readings
+
+    @classmethod
+    def reading_specs(cls) -> dict[str, Reading]:
+        return {**COMMON_READINGS, **cls.READINGS}
+
+    def set_readings(self, readings: dict[str, Any]) -> None:
+        """Choose readings by name; an unknown name or choice is a ValueError (nothing changes)."""
+        specs = self.reading_specs()
+        chosen = {}
+        for name, value in dict(readings).items():
+            if name not in specs:
+                raise ValueError(f"{self.vendor} has no reading {name!r}; known: {sorted(specs)}")
+            choice = str(value)
+            if choice not in specs[name].choices:
+                raise ValueError(
+                    f"{self.vendor} reading {name} must be one of {specs[name].choices}, not {choice!r}"
+                )
+            chosen[name] = choice
+        with self._wake:
+            self.readings.update(chosen)
+            self._wake.notify_all()
+
+    def reading(self, name: str) -> str:
+        return self.readings[name]
+
+    @property
+    def push_retries(self) -> int:
+        """Re-pushes after a push that was not acked: the document's number, else the reading."""
+        if self.PUSH_RETRIES is not None:
+            return self.PUSH_RETRIES
+        return 2 if self.readings.get("repush") == "twice" else 0
 
     def set_outcome(self, mobile_or_suffix: str, outcome: str) -> None:
         """Delivery outcome for a number, or for every number ending in a suffix.
@@ -487,7 +596,8 @@ class BaseSimulator:
     ) -> None:
         """Make the next ``count`` matching vendor calls fail.
 
-        ``5xx``: HTTP 503. ``non_json``: HTTP 200 with an HTML page. ``timeout``: sleep
+        ``5xx``: HTTP 503 (not processed). ``502``/``504``: a gateway error, processed or not
+        as the reading ``gateway_error`` says. ``non_json``: HTTP 200 with an HTML page. ``timeout``: sleep
         ``seconds`` (default ``fault_timeout``) and then ``answer`` normally (the call IS
         processed, as a slow vendor would) or ``drop`` the connection unprocessed.
         ``path`` is a request path (``/sms/send``) or an endpoint key (``/sms?action=send``);
@@ -582,6 +692,7 @@ class BaseSimulator:
                 "config": self.config(),
                 "balance": self.balance,
                 "faults": [dict(f) for f in self._faults],
+                "readings": dict(self.readings),
             }
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -879,6 +990,14 @@ class BaseSimulator:
                 503,
                 "text/html;charset=UTF-8",
             )
+        elif fault["kind"] in ("502", "504"):
+            if self.reading("gateway_error") == "forwarded":
+                self._dispatch(req)  # the vendor acted on it; its answer is lost behind the gateway
+            reply = text_reply(
+                f"<html><body><h1>{fault['kind']} Bad Gateway</h1><p>simulated gateway</p></body></html>",
+                int(fault["kind"]),
+                "text/html;charset=UTF-8",
+            )
         elif fault["kind"] == "non_json":
             reply = text_reply(
                 "<!DOCTYPE html><html><head><title>Gateway</title></head>"
@@ -938,6 +1057,13 @@ class BaseSimulator:
                 return json_reply(self.state())
             if req.method == "GET" and action == "/received":
                 return json_reply(self.received)
+            if req.method == "GET" and action == "/readings":
+                return json_reply(
+                    {
+                        name: {**spec.as_dict(), "chosen": self.readings[name]}
+                        for name, spec in self.reading_specs().items()
+                    }
+                )
             if req.method != "POST":
                 return json_reply({"ok": False, "error": f"no control endpoint {req.method} {req.path}"}, 404)
             if action == "/mo":
