@@ -199,6 +199,21 @@ def test_simulator_for_uses_credentials_options_and_a_base_url_path(http, free_p
 # --------------------------------------------------------------------------- command line
 
 
+def test_cli_refuses_a_reading_no_simulator_has(tmp_path):
+    path = tmp_path / "accounts.json"
+    account = {"name": "a", "vendor": "pwd_v1", "base_url": "http://127.0.0.1:0", "credentials": {}}
+    path.write_text(json.dumps({"accounts": [account]}), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "simulators", "--accounts", str(path), "--reading", "stale_token=http_401"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2 and "stale_token" in done.stderr
+
+
 def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
     tmp_path, http, receiver, free_port
 ):
@@ -241,6 +256,10 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
             "mixed",
             "--report-delay",
             "0.05",
+            "--reading",
+            "repush=twice",
+            "--reading",
+            "pwd_v1.task_id_reuse=refuse",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -258,6 +277,10 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
             "cn-pwd": f"http://127.0.0.1:{ports[1]}",
         }
         assert ready["delivery"] == {"cn-main": "push", "cn-pwd": "pull"}
+        # And the readings chosen on the command line apply to the simulators that have them
+        assert ready["readings"]["cn-main"]["repush"] == "twice"
+        assert ready["readings"]["cn-pwd"]["task_id_reuse"] == "refuse"
+        assert "repush" not in ready["readings"]["cn-pwd"]  # 003 L167 fixes it: no switch
         # And a report of the pushing account reaches /callbacks/{name}/report?token=…
         http.post(
             ready["simulators"]["cn-main"] + "/sms",
