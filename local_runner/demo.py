@@ -164,7 +164,12 @@ def demo_accounts() -> list[Account]:
             "cn-paasw",
             "paasw_v1",
             {"app_id": "0189457543", "secret": "23f757bad208226ec301e117e40006ed"},
-            {"multi_kind": True, "template_texts": {"SF_PICKUP": "您的快件已到${station}，取件码${code}。"}},
+            {
+                "multi_kind": True,
+                "template_texts": {"SF_PICKUP": "您的快件已到${station}，取件码${code}。"},
+                # 000 names no stale-token code: the simulator's default reading answers 10008
+                "token_error_codes": ["10008"],
+            },
             "顺丰速运",
             reports="push",
             mo="push",
@@ -174,7 +179,8 @@ def demo_accounts() -> list[Account]:
             "cn-paasw2",
             "paasw_v2",
             {"app_id": "0189457544", "secret": "gw7ewiz4eJ5646grg"},
-            {"body_format": "form"},
+            # 001 names no stale-token code: the simulator's default reading answers 10020
+            {"body_format": "form", "token_error_codes": ["10020"]},
             "中通快递",
             reports="poll",
             mo="poll",
