@@ -11,7 +11,8 @@ Every rule below cites its line of document 001 (``001 L<n>``) next to the code:
 * Send: ``/message/send`` (L95), ``/msg/send`` (L148); template: ``/message/sendTemplate``
   (L188), ``/msg/sendTemplate`` (L245). Fields L100-L105 and L193-L199.
 * The send answer carries ``data.batchId``, typed Long (L132) with a 20-digit example beyond
-  64 bits (39036632588910887018): a JSON number here; reports carry it as a STRING (L329).
+  64 bits (39036632588910887018): a JSON number here; reports carry it as a string like the
+  examples (L329) or a number like the type (L312), by the reading ``report_batch_id``.
 * ``/message/deliver`` (L286) and ``/message/mo`` (L345) answer ``{"code":0,"message":…,"count":n,
   "data":[…]}`` (L320-L338, L379-L396); ``/message/balance`` (L403) and ``/msg/balance`` (L445)
   answer ``data.balance`` (L428, yuan).
@@ -85,6 +86,13 @@ class PaaswV2Simulator(BaseSimulator):
             "001 L196 params typed String 'JsonArray' vs the example L207-L210 (an object)",
             "what /message/sendTemplate accepts as params: a JSON string or an object, only a "
             "string (JSON text), or only an object",
+        ),
+        "report_batch_id": Reading(
+            ("string", "number"),
+            "string",
+            "001 L312, L494 batchId typed Long vs the examples L329, L335, L509, L515 (strings)",
+            "the batchId of a pulled or pushed report: a JSON string as in the examples, or a "
+            "JSON number (20 digits, beyond 64 bits) as the type says",
         ),
         "bad_number": reading("001 L101", BAD_NUMBER),
         "repush": reading("001 L478-L563", REPUSH_SILENT),
@@ -280,7 +288,8 @@ class PaaswV2Simulator(BaseSimulator):
             "mobile": msg["mobile"],
             "chnRptDate": self.fmt_time(msg["reported_at"]),
             "chnRptCode": str(msg["code"]),
-            "batchId": msg["id"],
+            # 001 L312 Long vs the example L329 string: the reading report_batch_id
+            "batchId": int(msg["id"]) if self.reading("report_batch_id") == "number" else msg["id"],
         }
 
     def _mo_record(self, mo: dict) -> dict:

@@ -411,7 +411,8 @@ def test_a_pwd_v1_mo_pushed_and_pulled_is_one_inbound(
 @pytest.mark.parametrize(
     ("vendor", "readings"),
     [case(v, "repush", r) for v in ("action_v1", "paasw_v1", "paasw_v2") for r in ("none", "twice")]
-    + [case("intl_v1", "repush_on", r) for r in ("any_failure", "nonzero_code")],
+    + [case("intl_v1", "repush_on", r) for r in ("any_failure", "nonzero_code")]
+    + [case("paasw_v2", "report_batch_id", r) for r in ("string", "number")],
 )
 def test_pushed_reports_and_mo_are_applied_once_and_acked_at_the_first_attempt(
     aws: AwsEnv,

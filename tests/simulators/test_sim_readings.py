@@ -285,6 +285,27 @@ def test_paasw_v2_bad_number_reading(http, reading):
         assert codes == {"15000000001": "DELIVRD", "0531888888": "REJECTD"}
 
 
+@pytest.mark.parametrize("reading", ["string", "number"])
+def test_paasw_v2_report_batch_id_reading(http, receiver, reading):
+    receiver.respond(200, "")
+    with PaaswV2Simulator(P2, readings={"report_batch_id": reading}) as sim:
+        sim.configure(report_delay=0.05)
+        batch_id = p2_send(http, sim, ["15000000001"]).json()["data"]["batchId"]
+        assert sim.wait_idle(3)
+        (pulled,) = http.post(sim.url + "/message/deliver", json={"token": p2_token(http, sim)}).json()[
+            "data"
+        ]
+        sim.configure(push_report_url=receiver.url + "/r")
+        p2_send(http, sim, ["15000000002"])
+        (pushed,) = receiver.wait_for(1)
+    # Then the send answer's batchId is a 20-digit number (001 L132), and the reports carry it as
+    # this reading says: a string (the examples L329, L509) or that number (typed Long, L312, L494)
+    assert isinstance(batch_id, int) and len(str(batch_id)) == 20
+    expected_type = str if reading == "string" else int
+    assert isinstance(pulled["batchId"], expected_type) and str(pulled["batchId"]) == str(batch_id)
+    assert isinstance(pushed["json"]["data"][0]["batchId"], expected_type)
+
+
 @pytest.mark.parametrize(("reading", "attempts"), [("none", 1), ("twice", 3)])
 def test_paasw_v2_repush_reading(http, receiver, reading, attempts):
     receiver.respond(500, "boom")
