@@ -9,7 +9,11 @@ with the vendor's acknowledgement check, and pulls.
         sim.configure(push_report_url="http://127.0.0.1:3000/callbacks/cn-main/report")
         ...
 
-Command line: ``python -m simulators --accounts accounts.json --push-base URL``.
+Where a document is silent or ambiguous, each reasonable reading is a switch
+(``readings=`` at construction, ``configure(readings=…)``, ``POST /_sim/configure``, ``--reading``);
+``simulators/READINGS.md`` lists them with the document lines they come from.
+
+Command line: ``python -m simulators --accounts accounts.json --push-base URL [--reading NAME=VALUE]``.
 """
 
 from __future__ import annotations

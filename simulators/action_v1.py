@@ -193,7 +193,7 @@ class ActionV1Simulator(BaseSimulator):
         extno, content, mobile = params.get("extno", ""), params.get("content", ""), params.get("mobile", "")
         self._authenticate(params, extno + content + mobile)
         if not mobile.strip() or not content:
-            raise self.reject(STATUS_FORMAT, "mobile and content are required")
+            raise self.reject(STATUS_FORMAT, "mobile and content are required")  # 004 L28-L34
         mobiles = split_mobiles(mobile)  # 004 L30 "用半角逗号隔开"
         self._check_count(len(mobiles))
         return self._submit([(m, content) for m in mobiles], extno)
@@ -210,7 +210,9 @@ class ActionV1Simulator(BaseSimulator):
         self._authenticate(params, extno + listing.replace("\r", "").replace("\n", ""))
         rows = [row for row in ROW_BREAKS[self.reading("p2p_row_break")].split(listing) if row.strip()]
         if not rows:
-            raise self.reject(STATUS_FORMAT, "mobileContentList is required (mobile#content lines)")
+            raise self.reject(
+                STATUS_FORMAT, "mobileContentList is required (mobile#content lines)"
+            )  # 004 L114-L121
         pairs = []
         for row in rows:  # 004 L116 号码内容格式为：Mobile#Content
             mobile, sep, content = row.partition("#")

@@ -153,7 +153,7 @@ class PaaswV2Simulator(BaseSimulator):
         value = params.get(name)
         if value is None:
             return ""
-        if isinstance(value, (dict, list)):
+        if isinstance(value, (dict, list)):  # the 类型 column: String (001 L100-L105, L193-L199)
             raise self.reject(UNDOCUMENTED_ERROR, f"{name} 类型须为 String")
         return str(value).strip()
 
