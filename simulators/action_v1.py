@@ -264,14 +264,16 @@ class ActionV1Simulator(BaseSimulator):
     def _report(self, params: dict):
         self._authenticate(params, "")
         size = _size(params.get("size"), 10, 10000)  # 004 L262
-        records = [self._report_record(m) for m in self.take_reports(limit=size)]
+        records = self.with_bad_record(
+            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
+        )
         with self._lock:  # 004 L273-L303
             return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
 
     def _mo(self, params: dict):
         self._authenticate(params, "")
         size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
-        records = [self._mo_record(mo) for mo in self.take_mos(limit=size)]
+        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
         with self._lock:  # 004 L382-L412
             return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
 

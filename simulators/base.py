@@ -62,6 +62,9 @@ CN_MOBILE = re.compile(r"^1\d{10}$")
 
 _UNSET: Any = object()
 
+#: what ``inject_bad_record`` adds: valid JSON, but none of any vendor's fields
+UNREADABLE_RECORD: dict[str, Any] = {"garbled": "记录不可读"}
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -373,6 +376,7 @@ class BaseSimulator:
         self._outcome_rules: dict[str, str] = {}
         self._submit_rules: dict[str, Any] = {}
         self._faults: list[dict] = []
+        self._bad_records: Counter = Counter()  # kind -> pushes/pulls still to garble
         self._inflight = 0
         self._busy = 0
         self._clock_offset = 0.0
@@ -613,6 +617,26 @@ class BaseSimulator:
             self._faults.append(
                 {"kind": kind, "count": int(count), "path": path, "seconds": seconds, "then": then}
             )
+
+    def inject_bad_record(self, kind: str = "report", count: int = 1) -> None:
+        """The next ``count`` pushes or pulls carrying ``kind`` records (``report`` or ``mo``) hold
+        one unreadable record among the good ones. The documents show only well-formed records,
+        yet their JSON examples are not always valid (vendor-docs README): a receiver must keep
+        the good ones. Vendors that push one object per POST (002, 003) garble pulls only."""
+        if kind not in ("report", "mo"):
+            raise ValueError("kind must be 'report' or 'mo'")
+        if int(count) < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._bad_records[kind] += int(count)
+
+    def with_bad_record(self, kind: str, records: list) -> list:
+        """``records`` plus one unreadable record when one is due for this kind (pulls call this)."""
+        with self._lock:
+            if not records or self._bad_records[kind] <= 0:
+                return records
+            self._bad_records[kind] -= 1
+        return [*records, dict(UNREADABLE_RECORD)]
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (a reset secret)."""
@@ -914,11 +938,31 @@ class BaseSimulator:
                 self._mo_queue.extend(mos)
         pushes = self.build_pushes(reports if report_url else [], mos if mo_url else [])
         for push in pushes:
+            push["body"] = self._garble_push(push)
+        for push in pushes:
             self._start_push(dict(push, attempt=1))
         for push in retries:
             self._start_push(push)
 
     # ------------------------------------------------------------------ pushes
+
+    def _garble_push(self, push: dict) -> Any:
+        body = push["body"]
+        kinds = ("report", "mo") if push["kind"] == "mixed" else (push["kind"],)
+        for kind in kinds:
+            if isinstance(body, list):
+                garbled = self.with_bad_record(kind, body)
+                if garbled is not body:
+                    return garbled
+            elif isinstance(body, dict) and isinstance(body.get("data"), list):
+                data = self.with_bad_record(kind, body["data"])
+                if data is not body["data"]:
+                    return (
+                        {**body, "count": len(data), "data": data}
+                        if "count" in body
+                        else {**body, "data": data}
+                    )
+        return body
 
     def _start_push(self, push: dict) -> None:
         with self._lock:
@@ -1079,6 +1123,8 @@ class BaseSimulator:
                     seconds=body.get("seconds"),
                     then=body.get("then", "answer"),
                 )
+            elif action == "/bad-record":
+                self.inject_bad_record(body.get("kind", "report"), count=body.get("count", 1))
             elif action == "/expire-tokens":
                 self.expire_tokens()
             elif action == "/outcome":

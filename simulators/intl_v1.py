@@ -255,7 +255,7 @@ class IntlV1Simulator(BaseSimulator):
                     found.append(self._status_record(msg))
         if not found:  # 1012 NoReportError L526
             raise self.reject(1012, "none of the (msgId, mobile) pairs has a report in the last 30 days")
-        return json_reply({"code": OK, "data": found, "msg": "ok"})
+        return json_reply({"code": OK, "data": self.with_bad_record("report", found), "msg": "ok"})
 
     # ------------------------------------------------------------------ reports
 

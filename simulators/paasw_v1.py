@@ -242,7 +242,7 @@ class PaaswV1Simulator(BaseSimulator):
         self._check_token(params)
         sign = params.get("sign")
         reports = self.take_reports(predicate=(lambda m: m.get("sign") == sign) if sign else None)
-        return json_reply([self._report_record(m) for m in reports])
+        return json_reply(self.with_bad_record("report", [self._report_record(m) for m in reports]))
 
     def h_sms_up(self, req: SimRequest):
         params = self._params(req)
@@ -250,7 +250,7 @@ class PaaswV1Simulator(BaseSimulator):
         self._require(params, "sign")  # 000 L112: sign required here
         sign = params["sign"]
         mos = self.take_mos(predicate=lambda mo: mo["sign"] in ("", sign))
-        return json_reply([self._mo_record(mo) for mo in mos])
+        return json_reply(self.with_bad_record("mo", [self._mo_record(mo) for mo in mos]))
 
     def h_balance(self, req: SimRequest):
         params = self._params(req)

@@ -265,12 +265,12 @@ class PaaswV2Simulator(BaseSimulator):
 
     def h_deliver(self, req: SimRequest):
         self._check_token(self._params(req))
-        data = [self._report_record(m) for m in self.take_reports()]
+        data = self.with_bad_record("report", [self._report_record(m) for m in self.take_reports()])
         return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
 
     def h_mo(self, req: SimRequest):
         self._check_token(self._params(req))
-        data = [self._mo_record(mo) for mo in self.take_mos()]
+        data = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos()])
         return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
 
     def h_balance(self, req: SimRequest):

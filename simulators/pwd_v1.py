@@ -164,7 +164,7 @@ class PwdV1Simulator(BaseSimulator):
             }
             for m in self.take_reports()
         ]
-        return json_reply({"code": OK, "data": data, "message": "成功"})
+        return json_reply({"code": OK, "data": self.with_bad_record("report", data), "message": "成功"})
 
     def h_mo(self, req: SimRequest):
         self._form(req)
@@ -178,7 +178,7 @@ class PwdV1Simulator(BaseSimulator):
             }
             for mo in self.take_mos()
         ]
-        return json_reply({"code": OK, "data": data, "message": "成功"})
+        return json_reply({"code": OK, "data": self.with_bad_record("mo", data), "message": "成功"})
 
     def h_balance(self, req: SimRequest):
         self._form(req)

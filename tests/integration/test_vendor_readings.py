@@ -441,6 +441,53 @@ def test_pushed_reports_and_mo_are_applied_once_and_acked_at_the_first_attempt(
         assert len(aws.events("SMS Inbound")) == 1
 
 
+@pytest.mark.parametrize(
+    ("vendor", "readings"),
+    [case(v, "repush", r) for v in ("action_v1", "paasw_v1", "paasw_v2") for r in ("none", "twice")],
+)
+def test_one_unreadable_record_in_a_push_loses_none_of_the_good_ones(
+    aws: AwsEnv,
+    start: Callable[..., BaseSimulator],
+    callbacks: CallbackBridge,
+    vendor: str,
+    readings: dict[str, str],
+) -> None:
+    # Given a vendor whose next pushed array holds one unreadable record among the good ones
+    sim = start(vendor, **readings)
+    sim.configure(delivery="push", push_report_url=callbacks.url(ACCOUNT, "report"))
+    sim.inject_bad_record("report")
+    to = numbers(vendor, 2)
+    # When two recipients are sent and their reports pushed in one array
+    sim.configure(report_delay=0.3)
+    assert deliver({"id": "garbled-1", "to": to, "content": "您的快件已签收"}) == []
+    assert sim.wait_idle(5)
+    # Then both good reports were applied, once, and the push was acked at its first attempt,
+    # so a vendor that re-pushes on a non-ack does not push the good records again
+    assert [status(aws, "garbled-1", n) for n in to] == ["delivered", "delivered"]
+    reports = Counter(e["detail"]["recipient"] for e in aws.events("SMS Delivery Report"))
+    assert reports == dict.fromkeys(to, 1)
+    assert [(p["attempt"], p["accepted"]) for p in sim.pushes] == [(1, True)]
+
+
+@pytest.mark.parametrize("vendor", list(VENDORS))
+def test_one_unreadable_record_in_a_pull_loses_none_of_the_good_ones(
+    aws: AwsEnv, start: Callable[..., BaseSimulator], vendor: str
+) -> None:
+    # Given reports kept for pull, and a pulled batch holding one unreadable record
+    sim = start(vendor)
+    to = numbers(vendor, 2)
+    assert deliver({"id": "garbled-2", "to": to, "content": "您的快件已签收"}) == []
+    assert sim.wait_idle(5)
+    sim.inject_bad_record("report")
+    # When the reports poller runs (twice: a kept batch may be replayed)
+    poll("reports")
+    poll("reports")
+    # Then both good reports were applied, once each
+    assert [status(aws, "garbled-2", n) for n in to] == ["delivered", "delivered"]
+    reports = Counter(e["detail"]["recipient"] for e in aws.events("SMS Delivery Report"))
+    assert reports == dict.fromkeys(to, 1)
+
+
 # --------------------------------------------------------------------------- intl_v1 reports (002)
 
 
