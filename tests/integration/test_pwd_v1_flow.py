@@ -156,8 +156,12 @@ def test_a_lost_answer_makes_the_recipient_unknown_and_is_not_resent(aws: AwsEnv
     assert aws.events("SMS Submitted") == []
 
 
-def test_an_interrupted_attempt_is_resent_rather_than_marked_unknown(aws: AwsEnv, sim: BaseSimulator) -> None:
-    # Given an earlier attempt that crashed after marking a recipient inflight, its lease expired
+def test_recipients_an_interrupted_attempt_may_have_sent_become_unknown(
+    aws: AwsEnv, sim: BaseSimulator
+) -> None:
+    # Given an earlier attempt that crashed after marking a recipient inflight, its lease expired.
+    # Document 003 never says the vendor recognises a resubmitted taskId (L44), so that recipient
+    # may have been sent already
     from sms_gateway.store import Store
 
     store = Store("sms-gateway-test")
@@ -165,9 +169,11 @@ def test_an_interrupted_attempt_is_resent_rather_than_marked_unknown(aws: AwsEnv
     store.mark_inflight("crash-1", ["+8613800138000"])
     # When the message is delivered again
     assert send(sqs_event({"id": "crash-1", "to": ["13800138000", "13900139000"], "content": "x"})) == []
-    # Then both are sent (a resubmission of a task the vendor had would be recognised), none unknown
-    assert [c["mobiles"] for c in sends(sim)] == ["13800138000,13900139000"]
-    assert len(aws.events("SMS Submitted")) == 2 and aws.events("SMS Submit Failed") == []
+    # Then the maybe-sent recipient is not sent again but reported unknown; the other is sent
+    assert [c["mobiles"] for c in sends(sim)] == ["13900139000"]
+    (unknown,) = aws.events("SMS Submit Failed")
+    assert (unknown["detail"]["recipient"], unknown["detail"]["status"]) == ("+8613800138000", "unknown")
+    assert len(aws.events("SMS Submitted")) == 1
 
 
 def test_a_template_request_fails_without_a_vendor_call(aws: AwsEnv, sim: BaseSimulator) -> None:
