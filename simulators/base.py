@@ -274,6 +274,15 @@ BAD_NUMBER = Reading(
 )
 
 
+#: Whether a pulled record is gone once handed out, where the document does not say.
+PULL_HANDOUT = Reading(
+    ("once", "twice"),
+    "once",
+    "{doc}: silent on whether a pulled record is handed out again",
+    "a pulled record is handed out once, or by two pulls in a row (a later pull repeats it)",
+)
+
+
 def reading(doc: str, template: Reading) -> Reading:
     """A copy of a shared reading with its citation filled in for one document."""
     return Reading(template.choices, template.default, template.cite.format(doc=doc), template.doc)
@@ -377,6 +386,7 @@ class BaseSimulator:
         self._submit_rules: dict[str, Any] = {}
         self._faults: list[dict] = []
         self._bad_records: Counter = Counter()  # kind -> pushes/pulls still to garble
+        self._handed_out: dict[int, int] = {}  # id(queued record) -> pulls that handed it out
         self._inflight = 0
         self._busy = 0
         self._clock_offset = 0.0
@@ -833,11 +843,20 @@ class BaseSimulator:
         return self._take(self._mo_queue, limit, predicate)
 
     def _take(self, queue: list, limit, predicate) -> list[dict]:
+        # Under the reading pull_handout=twice (documents silent on it) a record stays queued
+        # until a second pull has handed it out as well.
+        handouts = 2 if self.readings.get("pull_handout") == "twice" else 1
         with self._lock:
             taken, kept = [], []
             for item in queue:
                 if (limit is None or len(taken) < limit) and (predicate is None or predicate(item)):
                     taken.append(item)
+                    seen = self._handed_out.get(id(item), 0) + 1
+                    if seen < handouts:
+                        self._handed_out[id(item)] = seen
+                        kept.append(item)
+                    else:
+                        self._handed_out.pop(id(item), None)
                 else:
                     kept.append(item)
             queue[:] = kept

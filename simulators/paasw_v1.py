@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 from .base import (
     BAD_NUMBER,
     CN_MOBILE,
+    PULL_HANDOUT,
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
@@ -100,6 +101,7 @@ class PaaswV1Simulator(BaseSimulator):
             "000 L30 '最多1000' and 最大长度 1500",
             "phoneNumbers holds at most 1000 numbers AND 1500 characters, or only the 1000 numbers",
         ),
+        "pull_handout": reading("000 L68-L76, L104-L112", PULL_HANDOUT),
         "bad_number": reading("000 L30", BAD_NUMBER),
         "repush": reading("000 L78-L101, L127-L147", REPUSH_SILENT),
     }

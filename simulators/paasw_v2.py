@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 from .base import (
     BAD_NUMBER,
     CN_MOBILE,
+    PULL_HANDOUT,
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
@@ -94,6 +95,7 @@ class PaaswV2Simulator(BaseSimulator):
             "the batchId of a pulled or pushed report: a JSON string as in the examples, or a "
             "JSON number (20 digits, beyond 64 bits) as the type says",
         ),
+        "pull_handout": reading("001 L283-L345", PULL_HANDOUT),
         "bad_number": reading("001 L101", BAD_NUMBER),
         "repush": reading("001 L478-L563", REPUSH_SILENT),
     }

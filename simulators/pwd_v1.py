@@ -32,6 +32,7 @@ from typing import Any, ClassVar
 from .base import (
     BAD_NUMBER,
     CN_MOBILE,
+    PULL_HANDOUT,
     BaseSimulator,
     Reading,
     SimRequest,
@@ -71,6 +72,7 @@ class PwdV1Simulator(BaseSimulator):
             "003 L112-L161 (MO pull, masked) and L189-L207 (MO push, full number)",
             "a pushed MO is gone from the pull, or offered by the pull as well (masked)",
         ),
+        "pull_handout": reading("003 L61-L161", PULL_HANDOUT),
         "bad_number": reading("003 L45", BAD_NUMBER),
     }
     DEFAULT_BALANCE = 200000

@@ -530,6 +530,30 @@ def test_intl_v1_reports_are_applied_whatever_their_timestamp_and_failed_status(
         assert occurred <= latest, event["detail"]
 
 
+@pytest.mark.parametrize(
+    ("vendor", "readings"),
+    [case(v, "pull_handout", r) for v in ("paasw_v1", "paasw_v2", "pwd_v1") for r in ("once", "twice")],
+)
+def test_pulled_reports_and_mo_are_applied_once_even_when_pulled_again(
+    aws: AwsEnv, start: Callable[..., BaseSimulator], vendor: str, readings: dict[str, str]
+) -> None:
+    # Given reports and an MO kept for pull, which under one reading the next pull repeats
+    sim = start(vendor, **readings)
+    to = numbers(vendor, 2)
+    assert deliver({"id": "again-1", "to": to, "content": "您的快件已签收"}) == []
+    sim.queue_mo(wire(vendor, to[0]), "收到")
+    assert sim.wait_idle(5)
+    # When the pollers run twice
+    for _ in range(2):
+        poll("reports")
+        poll("inbound")
+    # Then each report changed its record once, and the MO is one SMS Inbound
+    assert [status(aws, "again-1", n) for n in to] == ["delivered", "delivered"]
+    reports = Counter(e["detail"]["recipient"] for e in aws.events("SMS Delivery Report"))
+    assert reports == dict.fromkeys(to, 1)
+    assert len(aws.events("SMS Inbound")) == 1
+
+
 #: readings with no contract case, and why
 NOT_EXERCISED = {
     ("intl_v1", "bad_number"): "no number is valid for us (E.164) and malformed for 002 (L111)",

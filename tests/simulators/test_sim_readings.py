@@ -597,3 +597,37 @@ def test_action_v1_repush_reading(http, receiver, action_sim, reading, attempts)
     action_call(http, sim, "send", mobile="13800000001", content="hi", extno="106900")
     pushes = pushes_settled(sim, attempts)
     assert [p["attempt"] for p in pushes] == list(range(1, attempts + 1))
+
+
+# --------------------------------------------------------------------------- pulls (000, 001, 003)
+
+
+def _pull_reports(http, sim):
+    if isinstance(sim, PaaswV1Simulator):
+        return http.get(sim.url + "/sms/deliver", params={"token": p1_token(http, sim)}).json()
+    if isinstance(sim, PaaswV2Simulator):
+        return http.post(sim.url + "/message/deliver", json={"token": p2_token(http, sim)}).json()["data"]
+    return pwd_call(http, sim, "report")["data"]
+
+
+def _send_one(http, sim):
+    if isinstance(sim, PaaswV1Simulator):
+        assert p1_send(http, sim, ["13900000001"]).json()["code"] == "10000"
+    elif isinstance(sim, PaaswV2Simulator):
+        assert p2_send(http, sim, ["15000000001"]).json()["code"] == 0
+    else:
+        assert pwd_call(http, sim, "send", mobiles="13512349831", content="hi")["code"] == "00"
+
+
+@pytest.mark.parametrize(("reading", "pulls_with_it"), [("once", 1), ("twice", 2)])
+@pytest.mark.parametrize(
+    ("cls", "creds"), [(PaaswV1Simulator, P1), (PaaswV2Simulator, P2), (PwdV1Simulator, PWD)]
+)
+def test_pull_handout_reading(http, cls, creds, reading, pulls_with_it):
+    with cls(creds, readings={"pull_handout": reading}) as sim:
+        sim.configure(delivery="pull", report_delay=0.05)
+        _send_one(http, sim)
+        assert sim.wait_idle(3)
+        pulls = [_pull_reports(http, sim) for _ in range(3)]
+    # Then the report is in this many pulls in a row, and gone after
+    assert [len(p) for p in pulls] == [1] * pulls_with_it + [0] * (3 - pulls_with_it)
