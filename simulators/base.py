@@ -727,6 +727,7 @@ class BaseSimulator:
                 "balance": self.balance,
                 "faults": [dict(f) for f in self._faults],
                 "readings": dict(self.readings),
+                "bad_records_pending": {k: n for k, n in self._bad_records.items() if n > 0},
             }
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
