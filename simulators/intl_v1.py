@@ -68,6 +68,8 @@ MAX_STATUS_PAIRS = 500  # 002 L245 "一次最多取500条"
 STATUS_WINDOW = 30 * 86400  # 002 L245 "最近30天"
 TIME_FORMAT = "%Y%m%d%H%M%S"  # 002 L129 "20191224100212"
 INTL_MOBILE = re.compile(r"^[1-9]\d{6,14}$")  # 002 L111-L113: 国家区号+手机号码, digits
+#: 002 L111-L112: a 手机号码 (mobile), e.g. 8613800138000; only China's mobile plan is known here
+CN_INTL_MOBILE = re.compile(r"^861\d{10}$")
 SIGN_IN_CONTENT = re.compile(r"^【[^【】]+】")  # 002 L118 "【签名】+内容"
 #: timestamp formats of the reading timestamp_digits x timestamp_clock
 TIMESTAMP_FORMATS = {
@@ -194,7 +196,7 @@ class IntlV1Simulator(BaseSimulator):
         mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
         if len(mobiles) > MAX_NUMBERS:  # 002 L111 "最多1000个"
             raise self.reject(1001, f"mobile has {len(mobiles)} numbers; at most {MAX_NUMBERS} per call")
-        bad = [m for m in mobiles if not INTL_MOBILE.match(m)]
+        bad = [m for m in mobiles if not _is_mobile(m)]
         if bad and self.reading("bad_number") == "whole_call":  # 1007 MobileError L506
             raise self.reject(1007, f"numbers must be country code + number, digits only ({len(bad)} bad)")
         for mobile in mobiles:
@@ -305,3 +307,10 @@ class IntlV1Simulator(BaseSimulator):
             # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
             return code is None
         return False
+
+
+def _is_mobile(number: str) -> bool:
+    """Country code + mobile number (002 L111-L113); a Chinese landline (86 10…) is not one."""
+    if not INTL_MOBILE.match(number):
+        return False
+    return not number.startswith("86") or bool(CN_INTL_MOBILE.match(number))

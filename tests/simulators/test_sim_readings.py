@@ -397,15 +397,20 @@ def test_intl_v1_push_failed_status_reading(http, receiver, reading, status):
 def test_intl_v1_bad_number_reading(http, reading):
     with IntlV1Simulator(INTL, readings={"bad_number": reading}) as sim:
         sim.configure(report_delay=0.05)
-        answer = intl_send(http, sim, ["2348031000010", "+2348031000011"])
+        answer = intl_send(http, sim, ["2348031000010", "+2348031000011", "861012345678"])
         assert sim.wait_idle(3)
         if reading == "whole_call":
             assert answer["code"] == 1007 and sim.messages == []  # 1007 MobileError, L506
         else:
             assert answer["code"] == 0
-            found = intl_status(http, sim, answer["data"]["msgId"], ["2348031000010", "+2348031000011"])
+            asked = ["2348031000010", "+2348031000011", "861012345678"]
+            found = intl_status(http, sim, answer["data"]["msgId"], asked)
             statuses = {r["mobile"]: (r["status"], r["errorCode"]) for r in found["data"]}
-            assert statuses == {"2348031000010": (0, "DELIVRD"), "+2348031000011": (2, "UNDELIV")}
+            assert statuses == {
+                "2348031000010": (0, "DELIVRD"),
+                "+2348031000011": (2, "UNDELIV"),  # not digits only
+                "861012345678": (2, "UNDELIV"),  # a Beijing landline, not a 手机号码
+            }
 
 
 @pytest.mark.parametrize(
