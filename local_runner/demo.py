@@ -164,7 +164,10 @@ def demo_accounts() -> list[Account]:
             "cn-paasw",
             "paasw_v1",
             {"app_id": "0189457543", "secret": "23f757bad208226ec301e117e40006ed"},
-            {"multi_kind": True, "template_texts": {"SF_PICKUP": "您的快件已到${station}，取件码${code}。"}},
+            {
+                "multi_kind": True,
+                "template_texts": {"SF_PICKUP": "您的快件已到${station}，取件码${code}。"},
+            },
             "顺丰速运",
             reports="push",
             mo="push",

@@ -9,7 +9,11 @@ with the vendor's acknowledgement check, and pulls.
         sim.configure(push_report_url="http://127.0.0.1:3000/callbacks/cn-main/report")
         ...
 
-Command line: ``python -m simulators --accounts accounts.json --push-base URL``.
+Where a document is silent or ambiguous, each reasonable reading is a switch
+(``readings=`` at construction, ``configure(readings=…)``, ``POST /_sim/configure``, ``--reading``);
+``simulators/READINGS.md`` lists them with the document lines they come from.
+
+Command line: ``python -m simulators --accounts accounts.json --push-base URL [--reading NAME=VALUE]``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from datetime import tzinfo
 from zoneinfo import ZoneInfo
 
 from .action_v1 import ActionV1Simulator
-from .base import CHINA_TZ, OUTCOMES, BaseSimulator
+from .base import CHINA_TZ, OUTCOMES, BaseSimulator, Reading
 from .intl_v1 import IntlV1Simulator
 from .paasw_v1 import PaaswV1Simulator
 from .paasw_v2 import PaaswV2Simulator
@@ -43,6 +47,7 @@ __all__ = [
     "PaaswV1Simulator",
     "PaaswV2Simulator",
     "PwdV1Simulator",
+    "Reading",
     "simulator_for",
 ]
 
@@ -53,7 +58,8 @@ def simulator_for(account: dict, start: bool = True, **kw) -> BaseSimulator:
     It listens on the host and port of ``account["base_url"]`` (a path in base_url is a
     prefix stripped from requests), uses the account's credentials and options, name, sign
     and timezone. ``host``/``port``/``credentials``/``options`` in ``kw`` override the
-    account's; the other keywords go to ``configure()``. Started unless ``start=False``
+    account's; ``readings`` chooses readings (see READINGS.md); the other keywords go to
+    ``configure()``. Started unless ``start=False``
     (``start()`` is idempotent, so ``with simulator_for(a) as sim`` works as well).
     """
     vendor = account.get("vendor")
@@ -66,8 +72,9 @@ def simulator_for(account: dict, start: bool = True, **kw) -> BaseSimulator:
         port = base.port or 0
     credentials = kw.pop("credentials", None) or account.get("credentials") or {}
     options = kw.pop("options", None) or account.get("options") or {}
+    readings = kw.pop("readings", None)
 
-    sim = SIMULATORS[vendor](credentials, options, host=host, port=port)
+    sim = SIMULATORS[vendor](credentials, options, host=host, port=port, readings=readings)
     sim.name = account.get("name") or vendor
     sim.sign = (account.get("sign") or "").strip("【】") or None
     sim.path_prefix = base.path.rstrip("/")

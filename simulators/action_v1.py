@@ -1,35 +1,34 @@
 """action_v1 simulator: document 004_cb8a16e64a688ed7.txt (``/sms?action=…`` gateway).
 
-Enforced as the document says:
+Every rule below cites its line of document 004 (``004 L<n>``) next to the code:
 
-* One path, ``/sms``, GET or POST; parameters URL-encoded in the query or a form body;
-  ``action`` picks the call (send, p2p, balance, report, mo) and ``rt=json`` is required
-  (this simulator speaks only the documented JSON answers).
-* Auth: ``account`` + ``password``. Whether the password is plain or MD5 is an account
-  setting (option ``md5_password``); only the configured form is accepted:
-  send ``MD5(password+extno+content+mobile)``, p2p ``MD5(password+extno+mobileContentList)``
-  with the list's line breaks removed, the other actions ``MD5(password)``. The document
-  gives no hex case: both are accepted. A wrong account/password answers STATUS 3.
-* send: ``mobile`` is an ASCII-comma list of at most 500 numbers (more: STATUS 102).
-  p2p: ``mobileContentList`` lines ``mobile#content`` separated by CR, LF or CRLF (the
-  document's own example uses %0d), at most 500 lines as well.
-* Answers per recipient: ``{"status":"0","balance":<厘>,"list":[{"mid","mobile","result"}]}``
-  with ``status`` a STRING, ``result`` 0 or a RESULT code: 10 extno wrong (extno not
-  starting with the account's ``extno`` option), 15 balance too low (pre-paid), 17 sign
-  invalid, or what ``set_submit_result`` says; one call can partly succeed. Every recipient
-  gets a ``mid``; only result-0 recipients get a report.
-* balance: ``{"status":0,"balance":<厘>,"chargeType":"PRECHARGE"|"POSTCHARGE"}`` (status a
-  number here, as in the document); negative balances are post-paid.
-* report / mo pulls are destructive and honour ``size`` (report: default 1000, 10..10000;
-  mo: default 1000, 10..1000; the document's typo ``szie`` is read too; out-of-range
-  sizes are clamped). Records carry ``flag`` 1 (report, ``stat``) or 0 (MO, ``content``).
-* Push: ONE address for both kinds, a JSON array mixing flag 0 (MO) and flag 1 (report)
-  records; the ack is the plain text ``OK``. The document says nothing about re-pushing: a
-  refused push is retried ``push_retries`` (2) times.
+* One path, ``/sms`` (L5), GET or POST (L1, L7); parameters URL-encoded (L9) in the query or a
+  form body; ``action`` picks the call (send L17, p2p, balance, report L249, mo) and ``rt=json``
+  (L40-L42) is required (this simulator speaks only the documented JSON answers).
+* Auth: ``account`` + ``password``, plain or MD5 (L24-L26, L108-L112, L205-L208): an account
+  setting (option ``md5_password``); only the configured form is accepted: send
+  ``MD5(password+extno+content+mobile)`` (L26), p2p ``MD5(password+extno+mobileContentList)``
+  with the list's line breaks removed (L111-L112), the other actions ``MD5(password)`` (L208).
+  The document gives no hex case: both are accepted. A wrong account/password: STATUS 3 (L521).
+* send: ``mobile`` is a comma list of at most 500 numbers (L30; more: STATUS 102, L542).
+  p2p: ``mobileContentList`` lines ``mobile#content`` separated by line breaks (L116-L121; the
+  example L133 uses %0d).
+* Answers per recipient (L47-L61, L174-L181): ``{"status":"0","balance":<厘>,"list":[{"mid",
+  "mobile","result"}]}`` with ``result`` 0 or a RESULT code (L549-L564): 10 extno wrong (L555),
+  15 balance too low (pre-paid, L558), 17 sign invalid (L561; only from ``set_submit_result``).
+  One call can partly succeed. A malformed number is accepted and fails in its report with
+  MA:0021 号码格式错误 (L617-L618).
+* balance (L185-L230): ``{"status":0,"balance":<厘>,"chargeType":…}`` (status a number here, as
+  in L218); POSTCHARGE accounts have a negative balance by design (L218, L230, L683).
+* report / mo pulls (L234-L445) are destructive and honour ``size`` (report: default 1000,
+  10..10000, L262; mo: default 1000, 10..1000, L369, the typo ``szie`` L367 is read too;
+  out-of-range sizes are clamped). Records carry ``flag`` 1 (report) or 0 (MO) (L318, L427).
+* Push (L451-L509): ONE address for both kinds, a JSON array mixing flag 0 (MO) and flag 1
+  (report) records; the ack is the plain text ``OK`` (L507-L509).
 
-Errors answer ``{"status": "<STATUS code>", "message": "<reason>"}`` (status a number for
-balance) with the document's STATUS table: 1 message format (missing action/rt/fields),
-3 account/password, 102 too many numbers.
+Errors answer ``{"status": "<STATUS code>", "message": "<reason>"}`` with the STATUS table
+(L510-L545). The readings (``READINGS``; simulators/READINGS.md): the STATUS 102 threshold, the
+p2p row break and a row that is not ``mobile#content``, the account's charge type, re-pushes.
 """
 
 from __future__ import annotations
@@ -39,36 +38,70 @@ from typing import Any, ClassVar
 
 from .base import (
     CN_MOBILE,
+    REPUSH_SILENT,
     BaseSimulator,
+    Reading,
     SimRequest,
     VendorError,
     iter_chunks,
     json_reply,
     md5_hex,
+    reading,
     sms_segments,
     split_mobiles,
 )
 
-STATUS_OK = "0"
-STATUS_FORMAT = "1"  # 消息包格式错误
-STATUS_AUTH = "3"  # 账号密码不正确
-STATUS_TOO_MANY = "102"  # 单次提交的号码数过多
+STATUS_OK = "0"  # 004 L544-L545
+STATUS_FORMAT = "1"  # 004 L514-L515 消息包格式错误
+STATUS_AUTH = "3"  # 004 L520-L521 账号密码不正确
+STATUS_TOO_MANY = "102"  # 004 L541-L542 单次提交的号码数过多（建议200以内）
 
-RESULT_OK = 0
-RESULT_EXTNO = 10  # 原发号码错误，即extno错误
-RESULT_BALANCE = 15  # 余额不足 (17 账号签名无效 comes only from set_submit_result)
+RESULT_OK = 0  # 004 L563-L564
+RESULT_EXTNO = 10  # 004 L554-L555 原发号码错误，即extno错误
+RESULT_BALANCE = 15  # 004 L557-L558 余额不足 (17 账号签名无效 comes only from set_submit_result)
 
-MAX_NUMBERS = 500
+MAX_NUMBERS = 500  # 004 L30 "最多500个号码"
 ACTIONS = ("send", "p2p", "balance", "report", "mo")
-LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: the row breaks of the reading p2p_row_break (004 L117 "用换行分割"; the example L133 uses %0d)
+ROW_BREAKS = {"any": re.compile(r"\r\n|\r|\n"), "cr": re.compile(r"\r\n|\r"), "lf": re.compile(r"\r?\n")}
+POSTPAID_BALANCE = -153278040  # 004 L218, the document's post-paid example
 
 
 class ActionV1Simulator(BaseSimulator):
     vendor = "action_v1"
     PARAM_ERROR = STATUS_FORMAT
-    DEFAULT_BALANCE = 1_000_000  # 厘 = 1000 yuan
-    #: charge_type PRECHARGE/POSTCHARGE; price in 厘 per SMS segment (0 = free)
-    DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {"charge_type": "PRECHARGE", "price": 0}
+    DEFAULT_BALANCE = 1_000_000  # 厘 (004 L65) = 1000 yuan
+    #: charge_type PRECHARGE/POSTCHARGE (None: the reading charge_type); price in 厘 per SMS
+    #: segment (0 = free)
+    DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {"charge_type": None, "price": 0}
+    READINGS: ClassVar[dict[str, Reading]] = {
+        "status_102_above": Reading(
+            ("500", "200"),
+            "500",
+            "004 L30 '最多500个号码' vs L542 STATUS 102 '单次提交的号码数过多（建议200以内）'",
+            "the number of numbers in one call above which STATUS 102 answers",
+        ),
+        "p2p_row_break": Reading(
+            ("any", "cr", "lf"),
+            "any",
+            "004 L117 '多个号码之间用换行分割' vs the example L133 (%0d, CR)",
+            "what ends a mobileContentList row: CR, LF or CRLF; only CR (CRLF); only LF (CRLF)",
+        ),
+        "p2p_bad_row": Reading(
+            ("reject_call", "skip_row"),
+            "reject_call",
+            "004 L116-L121: a row is Mobile#Content; silent on a row that is not (a break inside a text)",
+            "a row that is not mobile#content refuses the call with STATUS 1, or is skipped",
+        ),
+        "charge_type": Reading(
+            ("PRECHARGE", "POSTCHARGE"),
+            "PRECHARGE",
+            "004 L218, L230 (chargeType), L683 (post-paid accounts are never short of balance)",
+            "the account is pre-paid (RESULT 15 when the balance is short), or post-paid with a "
+            "negative balance by design (-153278040 厘 as in L218, unless set_balance says otherwise)",
+        ),
+        "repush": reading("004 L451-L509", REPUSH_SILENT),
+    }
     OUTCOME_CODES: ClassVar[dict[str, Any]] = {
         "delivered": "DELIVRD",
         # the CMPP stat word for "not delivered"; outside the STAT table, so read as an operator
@@ -87,8 +120,21 @@ class ActionV1Simulator(BaseSimulator):
 
     def set_balance(self, balance, **details):
         if "charge_type" not in details and isinstance(balance, (int, float)) and balance < 0:
-            details["charge_type"] = "POSTCHARGE"  # a negative balance is a post-paid account
+            details["charge_type"] = "POSTCHARGE"  # a negative balance is a post-paid account (L218)
         super().set_balance(balance, **details)
+        self._balance_set = True
+
+    @property
+    def charge_type(self) -> str:
+        return self.balance_details["charge_type"] or self.reading("charge_type")
+
+    def set_readings(self, readings):
+        super().set_readings(readings)
+        if "charge_type" in readings and not getattr(self, "_balance_set", False):
+            # a post-paid account by the reading starts from the document's negative balance
+            with self._lock:
+                post = self.reading("charge_type") == "POSTCHARGE"
+                self.balance = POSTPAID_BALANCE if post else self.DEFAULT_BALANCE
 
     @property
     def extno(self) -> str:
@@ -97,7 +143,7 @@ class ActionV1Simulator(BaseSimulator):
     # ------------------------------------------------------------------ routing & auth
 
     def _params(self, req: SimRequest) -> dict:
-        # The document: URL-encoded parameters, GET or POST; a form body wins over the query.
+        # 004 L1, L7, L9: URL-encoded parameters, GET or POST; a form body wins over the query.
         return {**req.query, **req.form}
 
     def endpoint_key(self, req: SimRequest) -> str:
@@ -108,9 +154,9 @@ class ActionV1Simulator(BaseSimulator):
         params = self._params(req)
         action = params.get("action", "")
         numeric = action == "balance"
-        if action not in ACTIONS:
+        if action not in ACTIONS:  # 004 L17, L102, L199, L249, L356
             raise self.reject(STATUS_FORMAT, f"action must be one of {', '.join(ACTIONS)}, not {action!r}")
-        if params.get("rt", "").lower() != "json":
+        if params.get("rt", "").lower() != "json":  # 004 L40-L42
             raise self.reject(
                 STATUS_FORMAT,
                 "rt=json is required (the JSON answers are the ones documented)",
@@ -121,20 +167,20 @@ class ActionV1Simulator(BaseSimulator):
     def _authenticate(self, params: dict, signed: str, numeric: bool = False) -> None:
         """``signed`` is what follows the password inside the MD5 for this action."""
         account, password = params.get("account", ""), params.get("password", "")
-        if not account or not password:
+        if not account or not password:  # 004 L19-L26
             raise self.reject(
                 STATUS_FORMAT,
                 "account and password are required (URL-encoded, in the query or a form body)",
                 numeric=numeric,
             )
         secret = self.credentials.get("password", "")
-        if self.options.get("md5_password"):
+        if self.options.get("md5_password"):  # 004 L26, L111, L208
             ok = password.lower() == md5_hex(secret + signed)
             how = "MD5(password" + ("+…" if signed else "") + ")"
         else:
             ok = password == secret
             how = "the plain password"
-        if account != self.credentials.get("account") or not ok:
+        if account != self.credentials.get("account") or not ok:  # STATUS 3, 004 L521
             raise self.reject(
                 STATUS_AUTH,
                 f"账号密码不正确 (account or password wrong; this account expects {how})",
@@ -147,31 +193,42 @@ class ActionV1Simulator(BaseSimulator):
         extno, content, mobile = params.get("extno", ""), params.get("content", ""), params.get("mobile", "")
         self._authenticate(params, extno + content + mobile)
         if not mobile.strip() or not content:
-            raise self.reject(STATUS_FORMAT, "mobile and content are required")
-        mobiles = split_mobiles(mobile)
-        if len(mobiles) > MAX_NUMBERS:
-            raise self.reject(STATUS_TOO_MANY, f"{len(mobiles)} numbers in one call; at most {MAX_NUMBERS}")
+            raise self.reject(STATUS_FORMAT, "mobile and content are required")  # 004 L28-L34
+        mobiles = split_mobiles(mobile)  # 004 L30 "用半角逗号隔开"
+        self._check_count(len(mobiles))
         return self._submit([(m, content) for m in mobiles], extno)
+
+    def _check_count(self, count: int) -> None:
+        # 004 L30 at most 500; L542 STATUS 102 "建议200以内": where 102 starts is the reading
+        limit = MAX_NUMBERS if self.reading("status_102_above") == "500" else 200
+        if count > limit:
+            raise self.reject(STATUS_TOO_MANY, f"单次提交的号码数过多: {count}, at most {limit}")
 
     def _p2p(self, params: dict):
         extno, listing = params.get("extno", ""), params.get("mobileContentList", "")
-        # the MD5 covers the list with its line breaks removed
+        # 004 L111-L112: the MD5 covers the list with its line breaks removed
         self._authenticate(params, extno + listing.replace("\r", "").replace("\n", ""))
-        lines = [line for line in LINE_BREAK.split(listing) if line.strip()]
-        if not lines:
-            raise self.reject(STATUS_FORMAT, "mobileContentList is required (mobile#content lines)")
-        if len(lines) > MAX_NUMBERS:
-            raise self.reject(STATUS_TOO_MANY, f"{len(lines)} numbers in one call; at most {MAX_NUMBERS}")
+        rows = [row for row in ROW_BREAKS[self.reading("p2p_row_break")].split(listing) if row.strip()]
+        if not rows:
+            raise self.reject(
+                STATUS_FORMAT, "mobileContentList is required (mobile#content lines)"
+            )  # 004 L114-L121
         pairs = []
-        for line in lines:
-            mobile, sep, content = line.partition("#")
-            if not sep or not mobile.strip() or not content:
-                raise self.reject(STATUS_FORMAT, f"mobileContentList line is not mobile#content: {line!r}")
-            pairs.append((mobile.strip(), content))
+        for row in rows:  # 004 L116 号码内容格式为：Mobile#Content
+            mobile, sep, content = row.partition("#")
+            if sep and mobile.strip() and content:
+                pairs.append((mobile.strip(), content))
+            elif self.reading("p2p_bad_row") == "reject_call":
+                raise self.reject(
+                    STATUS_FORMAT,
+                    f"消息包格式错误: a row is not mobile#content ({len(row)} chars)",
+                )
+        self._check_count(len(pairs))
         return self._submit(pairs, extno)
 
     def _submit(self, pairs: list[tuple[str, str]], extno: str):
-        # extno may extend the account's access code with more digits, never change it
+        # 004 L36-L38, L665: extno is the access code 106XXXXXX; more digits may extend the
+        # account's code, never change it (RESULT 10, L555)
         extno_ok = not extno or (extno.isdigit() and extno.startswith(self.extno))
         access_code = extno or self.extno
         listing = []
@@ -183,38 +240,42 @@ class ActionV1Simulator(BaseSimulator):
                     cost = self.balance_details["price"] * sms_segments(content)
                     if not extno_ok:
                         result = RESULT_EXTNO
-                    elif self.balance_details["charge_type"] == "PRECHARGE" and self.balance < cost:
+                    elif self.charge_type == "PRECHARGE" and self.balance < cost:  # RESULT 15, L558, L683
                         result = RESULT_BALANCE
                     else:
                         result = RESULT_OK
                         self.balance -= cost
             result = int(result)
             if result == RESULT_OK:
-                # a malformed number is accepted and fails in its report (MA:0021 号码格式错误)
+                # a malformed number is accepted and fails in its report (MA:0021 号码格式错误, L617)
                 outcome = None if CN_MOBILE.match(mobile) else "MA:0021"
                 self.new_message(mid, mobile, content, outcome=outcome, access_code=access_code)
             else:
                 self.record_rejected(mid, mobile, content, result, access_code=access_code)
             listing.append({"mid": mid, "mobile": mobile, "result": result})
-        return json_reply({"status": STATUS_OK, "balance": self.balance, "list": listing})
+        with self._lock:  # 004 L47-L61
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": listing})
 
     def _balance(self, params: dict):
         self._authenticate(params, "", numeric=True)
-        return json_reply(
-            {"status": 0, "balance": self.balance, "chargeType": self.balance_details["charge_type"]}
-        )
+        with self._lock:  # 004 L218: status a number here
+            return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
 
     def _report(self, params: dict):
         self._authenticate(params, "")
-        size = _size(params.get("size"), 10, 10000)
-        records = [self._report_record(m) for m in self.take_reports(limit=size)]
-        return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+        size = _size(params.get("size"), 10, 10000)  # 004 L262
+        records = self.with_bad_record(
+            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
+        )
+        with self._lock:  # 004 L273-L303
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
 
     def _mo(self, params: dict):
         self._authenticate(params, "")
-        size = _size(params.get("size") or params.get("szie"), 10, 1000)
-        records = [self._mo_record(mo) for mo in self.take_mos(limit=size)]
-        return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+        size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
+        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
+        with self._lock:  # 004 L382-L412
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
 
     # ------------------------------------------------------------------ records & pushes
 
@@ -226,7 +287,7 @@ class ActionV1Simulator(BaseSimulator):
         return self._new_mid()
 
     def _report_record(self, msg: dict) -> dict:
-        return {
+        return {  # 004 L277-L285, L466-L474
             "flag": 1,
             "mid": msg["id"],
             "spid": self.credentials.get("account", ""),
@@ -237,7 +298,7 @@ class ActionV1Simulator(BaseSimulator):
         }
 
     def _mo_record(self, mo: dict) -> dict:
-        return {
+        return {  # 004 L386-L394, L457-L465
             "flag": 0,
             "mid": mo["id"],
             "spid": self.credentials.get("account", ""),
@@ -248,7 +309,7 @@ class ActionV1Simulator(BaseSimulator):
         }
 
     def push_targets(self):
-        # The vendor has a single push address for reports and MO.
+        # The vendor has a single push address for reports and MO (004 L452-L454).
         if self.delivery != "push":
             return None, None
         url = self.push_report_url or self.push_mo_url
@@ -264,7 +325,7 @@ class ActionV1Simulator(BaseSimulator):
             pushes.append({"kind": kind, "url": url, "body": chunk})
         return pushes
 
-    def ack_ok(self, kind, status, answer):
+    def ack_ok(self, kind, status, answer):  # 004 L507-L509: 响应文本OK
         return status == 200 and answer.strip() == "OK"
 
 

@@ -11,7 +11,11 @@ its API document describes it. This module holds what every vendor shares:
   once they are due, and queued MO into MO records, then either pushes them (HTTP POST to a
   configured URL, checking the acknowledgement as the vendor would, with the vendor's retry
   policy) or keeps them for the vendor's pull endpoints;
-* outcome rules (per mobile number or number suffix) and submit-time rejection rules.
+* outcome rules (per mobile number or number suffix) and submit-time rejection rules;
+* the READINGS: where a vendor document is silent or ambiguous, each reasonable reading is a
+  named switch (``Reading``), chosen at construction (``readings=``), by ``configure(readings=…)``,
+  the control API (``POST /_sim/configure {"readings": {…}}``) or the CLI (``--reading``).
+  ``simulators/READINGS.md`` lists them all with the document lines they come from.
 
 Vendor modules subclass :class:`BaseSimulator`; they declare routes, check auth, validate
 requests, and format answers, pushes and pulls exactly as their document shows.
@@ -49,12 +53,17 @@ CHINA_TZ = timezone(timedelta(hours=8), "CST")
 #: (``OUTCOME_CODES`` in the vendor module). ``none`` means the report never comes.
 OUTCOMES = ("delivered", "undelivered", "expired", "rejected", "blacklisted", "unknown", "none")
 
-FAULT_KINDS = ("5xx", "timeout", "non_json")
+#: ``5xx`` is a 503 page from the vendor itself; ``502``/``504`` are a gateway in front of it,
+#: and whether that gateway had forwarded the request is the reading ``gateway_error``.
+FAULT_KINDS = ("5xx", "502", "504", "timeout", "non_json")
 
 #: China mainland mobile numbers as the domestic vendors expect them (no country code).
 CN_MOBILE = re.compile(r"^1\d{10}$")
 
 _UNSET: Any = object()
+
+#: what ``inject_bad_record`` adds: valid JSON, but none of any vendor's fields
+UNREADABLE_RECORD: dict[str, Any] = {"garbled": "记录不可读"}
 
 # --------------------------------------------------------------------------- helpers
 
@@ -211,6 +220,74 @@ class VendorError(Exception):
         self.reply = reply
 
 
+# --------------------------------------------------------------------------- readings
+
+
+class Reading:
+    """One place where a vendor document is silent or ambiguous: the readings it allows.
+
+    ``cite`` names the document lines; ``default`` is the reading used unless chosen otherwise.
+    """
+
+    def __init__(self, choices: tuple[str, ...], default: str, cite: str, doc: str):
+        if default not in choices:
+            raise ValueError(f"default {default!r} is not one of {choices}")
+        self.choices = choices
+        self.default = default
+        self.cite = cite
+        self.doc = doc
+
+    def as_dict(self) -> dict:
+        return {"choices": list(self.choices), "default": self.default, "cite": self.cite, "doc": self.doc}
+
+
+#: Readings every simulator offers.
+COMMON_READINGS: dict[str, Reading] = {
+    # No document says what a gateway error in front of the vendor means (vendor-docs README:
+    # "which refusals mean the call was not sent"): it may have forwarded the request first.
+    "gateway_error": Reading(
+        ("not_forwarded", "forwarded"),
+        "not_forwarded",
+        "no document; vendor-docs/README.md 'Where the documents are silent'",
+        "an injected 502/504 fault: the gateway answered without forwarding (nothing sent), "
+        "or forwarded the request (the SMS was sent) and lost the vendor's answer",
+    ),
+}
+
+#: The reading of push retries for vendors whose documents say nothing about re-pushing
+#: (000, 001, 004): "none" is what they promise, "twice" what 002 does.
+REPUSH_SILENT = Reading(
+    ("none", "twice"),
+    "none",
+    "{doc}: silent on re-pushing (only 002 L463 re-pushes twice; 003 L167 pushes once)",
+    "re-push a push that was not acked: never, or twice more like 002",
+)
+
+#: How a number the vendor cannot send to is answered inside a call, where the document does
+#: not say whether one bad number refuses the whole call.
+BAD_NUMBER = Reading(
+    ("whole_call", "per_number"),
+    "whole_call",
+    "{doc}: silent on one bad number among good ones",
+    "one malformed number refuses the whole call, or the call is accepted and only that "
+    "number gets a failed report",
+)
+
+
+#: Whether a pulled record is gone once handed out, where the document does not say.
+PULL_HANDOUT = Reading(
+    ("once", "twice"),
+    "once",
+    "{doc}: silent on whether a pulled record is handed out again",
+    "a pulled record is handed out once, or by two pulls in a row (a later pull repeats it)",
+)
+
+
+def reading(doc: str, template: Reading) -> Reading:
+    """A copy of a shared reading with its citation filled in for one document."""
+    return Reading(template.choices, template.default, template.cite.format(doc=doc), template.doc)
+
+
 # --------------------------------------------------------------------------- tokens
 
 
@@ -259,8 +336,11 @@ class BaseSimulator:
     PARAM_ERROR: Any = 1
     #: generic outcome name -> vendor report code
     OUTCOME_CODES: ClassVar[dict[str, Any]] = {}
-    #: retries after a refused push (the document's policy, or 2 where it says nothing)
-    PUSH_RETRIES = 2
+    #: retries after a refused push where the document states them (002: 2, 003: 0); None
+    #: where it is silent, and then the reading ``repush`` decides
+    PUSH_RETRIES: int | None = None
+    #: this vendor's switchable readings (COMMON_READINGS are added to them)
+    READINGS: ClassVar[dict[str, Reading]] = {}
     HAS_MO = True
     HAS_TOKENS = False
     #: reports go to a pull queue (False for intl_v1, whose status API is a lookup)
@@ -270,7 +350,12 @@ class BaseSimulator:
     DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {}
 
     def __init__(
-        self, credentials: dict, options: dict | None = None, host: str = "127.0.0.1", port: int = 0
+        self,
+        credentials: dict,
+        options: dict | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        readings: dict[str, str] | None = None,
     ):
         self.credentials = dict(credentials or {})
         self.options = dict(options or {})
@@ -300,6 +385,8 @@ class BaseSimulator:
         self._outcome_rules: dict[str, str] = {}
         self._submit_rules: dict[str, Any] = {}
         self._faults: list[dict] = []
+        self._bad_records: Counter = Counter()  # kind -> pushes/pulls still to garble
+        self._handed_out: dict[int, int] = {}  # id(queued record) -> pulls that handed it out
         self._inflight = 0
         self._busy = 0
         self._clock_offset = 0.0
@@ -310,7 +397,7 @@ class BaseSimulator:
         self.delivery = "push"
         self.report_delay = 0.2
         self.push_headers: dict[str, str] = {}
-        self.push_retries = self.PUSH_RETRIES
+        self.readings = {name: spec.default for name, spec in self.reading_specs().items()}
         self.push_retry_interval = 0.2
         self.push_timeout = 5.0
         self.honor_schedule = True
@@ -320,6 +407,8 @@ class BaseSimulator:
         self.balance = self.DEFAULT_BALANCE
         self.balance_details = dict(self.DEFAULT_BALANCE_DETAILS)
         self.tokens = TokenStore(self) if self.HAS_TOKENS else None
+        if readings:
+            self.set_readings(readings)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -374,18 +463,21 @@ class BaseSimulator:
         delivery=_UNSET,
         report_delay=_UNSET,
         push_headers=_UNSET,
-        push_retries=_UNSET,
         push_retry_interval=_UNSET,
         push_timeout=_UNSET,
         honor_schedule=_UNSET,
         fault_timeout=_UNSET,
         token_ttl=_UNSET,
+        readings=_UNSET,
     ) -> BaseSimulator:
         """Change only the settings given.
 
         ``delivery="push"`` pushes reports/MO to their URL when one is set (a kind without
-        URL is kept for pull); ``delivery="pull"`` never pushes.
+        URL is kept for pull); ``delivery="pull"`` never pushes. ``readings`` chooses readings
+        by name (see ``reading_specs()``); readings not named keep their current choice.
         """
+        if readings is not _UNSET:
+            self.set_readings(readings or {})
         if delivery is not _UNSET and delivery not in ("push", "pull"):
             raise ValueError(f"delivery must be 'push' or 'pull', not {delivery!r}")
         with self._wake:
@@ -399,8 +491,6 @@ class BaseSimulator:
                 self.report_delay = float(report_delay)
             if push_headers is not _UNSET:
                 self.push_headers = dict(push_headers or {})
-            if push_retries is not _UNSET:
-                self.push_retries = int(push_retries)
             if push_retry_interval is not _UNSET:
                 self.push_retry_interval = float(push_retry_interval)
             if push_timeout is not _UNSET:
@@ -421,13 +511,46 @@ class BaseSimulator:
             "delivery": self.delivery,
             "report_delay": self.report_delay,
             "push_headers": dict(self.push_headers),
-            "push_retries": self.push_retries,
             "push_retry_interval": self.push_retry_interval,
             "push_timeout": self.push_timeout,
             "honor_schedule": self.honor_schedule,
             "fault_timeout": self.fault_timeout,
             "token_ttl": self.token_ttl,
+            "readings": dict(self.readings),
         }
+
+    # ------------------------------------------------------------------ readings
+
+    @classmethod
+    def reading_specs(cls) -> dict[str, Reading]:
+        return {**COMMON_READINGS, **cls.READINGS}
+
+    def set_readings(self, readings: dict[str, Any]) -> None:
+        """Choose readings by name; an unknown name or choice is a ValueError (nothing changes)."""
+        specs = self.reading_specs()
+        chosen = {}
+        for name, value in dict(readings).items():
+            if name not in specs:
+                raise ValueError(f"{self.vendor} has no reading {name!r}; known: {sorted(specs)}")
+            choice = str(value)
+            if choice not in specs[name].choices:
+                raise ValueError(
+                    f"{self.vendor} reading {name} must be one of {specs[name].choices}, not {choice!r}"
+                )
+            chosen[name] = choice
+        with self._wake:
+            self.readings.update(chosen)
+            self._wake.notify_all()
+
+    def reading(self, name: str) -> str:
+        return self.readings[name]
+
+    @property
+    def push_retries(self) -> int:
+        """Re-pushes after a push that was not acked: the document's number, else the reading."""
+        if self.PUSH_RETRIES is not None:
+            return self.PUSH_RETRIES
+        return 2 if self.readings.get("repush") == "twice" else 0
 
     def set_outcome(self, mobile_or_suffix: str, outcome: str) -> None:
         """Delivery outcome for a number, or for every number ending in a suffix.
@@ -487,7 +610,8 @@ class BaseSimulator:
     ) -> None:
         """Make the next ``count`` matching vendor calls fail.
 
-        ``5xx``: HTTP 503. ``non_json``: HTTP 200 with an HTML page. ``timeout``: sleep
+        ``5xx``: HTTP 503 (not processed). ``502``/``504``: a gateway error, processed or not
+        as the reading ``gateway_error`` says. ``non_json``: HTTP 200 with an HTML page. ``timeout``: sleep
         ``seconds`` (default ``fault_timeout``) and then ``answer`` normally (the call IS
         processed, as a slow vendor would) or ``drop`` the connection unprocessed.
         ``path`` is a request path (``/sms/send``) or an endpoint key (``/sms?action=send``);
@@ -503,6 +627,26 @@ class BaseSimulator:
             self._faults.append(
                 {"kind": kind, "count": int(count), "path": path, "seconds": seconds, "then": then}
             )
+
+    def inject_bad_record(self, kind: str = "report", count: int = 1) -> None:
+        """The next ``count`` pushes or pulls carrying ``kind`` records (``report`` or ``mo``) hold
+        one unreadable record among the good ones. The documents show only well-formed records,
+        yet their JSON examples are not always valid (vendor-docs README): a receiver must keep
+        the good ones. Vendors that push one object per POST (002, 003) garble pulls only."""
+        if kind not in ("report", "mo"):
+            raise ValueError("kind must be 'report' or 'mo'")
+        if int(count) < 1:
+            raise ValueError("count must be at least 1")
+        with self._lock:
+            self._bad_records[kind] += int(count)
+
+    def with_bad_record(self, kind: str, records: list) -> list:
+        """``records`` plus one unreadable record when one is due for this kind (pulls call this)."""
+        with self._lock:
+            if not records or self._bad_records[kind] <= 0:
+                return records
+            self._bad_records[kind] -= 1
+        return [*records, dict(UNREADABLE_RECORD)]
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (a reset secret)."""
@@ -582,6 +726,8 @@ class BaseSimulator:
                 "config": self.config(),
                 "balance": self.balance,
                 "faults": [dict(f) for f in self._faults],
+                "readings": dict(self.readings),
+                "bad_records_pending": {k: n for k, n in self._bad_records.items() if n > 0},
             }
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
@@ -698,11 +844,20 @@ class BaseSimulator:
         return self._take(self._mo_queue, limit, predicate)
 
     def _take(self, queue: list, limit, predicate) -> list[dict]:
+        # Under the reading pull_handout=twice (documents silent on it) a record stays queued
+        # until a second pull has handed it out as well.
+        handouts = 2 if self.readings.get("pull_handout") == "twice" else 1
         with self._lock:
             taken, kept = [], []
             for item in queue:
                 if (limit is None or len(taken) < limit) and (predicate is None or predicate(item)):
                     taken.append(item)
+                    seen = self._handed_out.get(id(item), 0) + 1
+                    if seen < handouts:
+                        self._handed_out[id(item)] = seen
+                        kept.append(item)
+                    else:
+                        self._handed_out.pop(id(item), None)
                 else:
                     kept.append(item)
             queue[:] = kept
@@ -803,11 +958,31 @@ class BaseSimulator:
                 self._mo_queue.extend(mos)
         pushes = self.build_pushes(reports if report_url else [], mos if mo_url else [])
         for push in pushes:
+            push["body"] = self._garble_push(push)
+        for push in pushes:
             self._start_push(dict(push, attempt=1))
         for push in retries:
             self._start_push(push)
 
     # ------------------------------------------------------------------ pushes
+
+    def _garble_push(self, push: dict) -> Any:
+        body = push["body"]
+        kinds = ("report", "mo") if push["kind"] == "mixed" else (push["kind"],)
+        for kind in kinds:
+            if isinstance(body, list):
+                garbled = self.with_bad_record(kind, body)
+                if garbled is not body:
+                    return garbled
+            elif isinstance(body, dict) and isinstance(body.get("data"), list):
+                data = self.with_bad_record(kind, body["data"])
+                if data is not body["data"]:
+                    return (
+                        {**body, "count": len(data), "data": data}
+                        if "count" in body
+                        else {**body, "data": data}
+                    )
+        return body
 
     def _start_push(self, push: dict) -> None:
         with self._lock:
@@ -879,6 +1054,14 @@ class BaseSimulator:
                 503,
                 "text/html;charset=UTF-8",
             )
+        elif fault["kind"] in ("502", "504"):
+            if self.reading("gateway_error") == "forwarded":
+                self._dispatch(req)  # the vendor acted on it; its answer is lost behind the gateway
+            reply = text_reply(
+                f"<html><body><h1>{fault['kind']} Bad Gateway</h1><p>simulated gateway</p></body></html>",
+                int(fault["kind"]),
+                "text/html;charset=UTF-8",
+            )
         elif fault["kind"] == "non_json":
             reply = text_reply(
                 "<!DOCTYPE html><html><head><title>Gateway</title></head>"
@@ -938,6 +1121,13 @@ class BaseSimulator:
                 return json_reply(self.state())
             if req.method == "GET" and action == "/received":
                 return json_reply(self.received)
+            if req.method == "GET" and action == "/readings":
+                return json_reply(
+                    {
+                        name: {**spec.as_dict(), "chosen": self.readings[name]}
+                        for name, spec in self.reading_specs().items()
+                    }
+                )
             if req.method != "POST":
                 return json_reply({"ok": False, "error": f"no control endpoint {req.method} {req.path}"}, 404)
             if action == "/mo":
@@ -953,6 +1143,8 @@ class BaseSimulator:
                     seconds=body.get("seconds"),
                     then=body.get("then", "answer"),
                 )
+            elif action == "/bad-record":
+                self.inject_bad_record(body.get("kind", "report"), count=body.get("count", 1))
             elif action == "/expire-tokens":
                 self.expire_tokens()
             elif action == "/outcome":

@@ -1,28 +1,29 @@
 """intl_v1 simulator: document 002_a32c135aba693142.txt (international SMS API).
 
-Enforced as the document says:
+Every rule below cites its line of document 002 (``002 L<n>``) next to the code:
 
-* Every request carries the headers ``appKey`` and ``appSecret``, the latter the 32-char
-  UPPER-case hex MD5 of the secret (``abc123`` -> ``E99A18C428CB38D5F260853678922E03``);
-  a wrong appKey answers 1002 AppKeyError, a wrong or lower-case appSecret 1003 PasswordError.
-  POST bodies must be ``application/json`` (else 1001 ParamError).
-* ``POST /api/v1/international/sms/send``: ``mobile`` (country code + number, digits only,
-  ASCII-comma list of at most 1000), ``content`` required, ``senderID`` optional, ``sendTime``
-  empty or ``yyyyMMddHHmmss`` (else 1011 SendTimeError; the report comes only after it, read
-  as China time). Answer ``{"msg":"ok","code":0,"data":{"msgId":"<18 digits>"}}``; one msgId
-  covers all numbers of the call, so a report is identified by msgId + mobile.
-* ``GET /api/v1/international/sms/balance`` -> ``data: {balance, currencyName, currencyCode}``.
-* ``POST /api/v1/international/sms/status`` with ``{"data":[{"msgId","mobile"},…]}`` is NOT a
-  queue: it answers only the pairs asked, at most 500 per call (else 1001), only for messages
-  at most 30 days old; ``status`` 0 delivered, 1 no status yet (until the report is due),
-  2 failed. When none of the pairs is known the answer is 1012 NoReportError.
-* Push: ONE report object per POST, with the same appKey/appSecret headers. The ack must be
-  ``{"code":0,…}``; any other answer (non-zero code, not JSON, not HTTP 200, no answer) makes
-  the vendor push the same report twice more ("如果返回code是非0将重推两次").
+* Every request carries the headers ``appKey`` and ``appSecret`` (L10, L24-L32), the latter the
+  32-char UPPER-case hex MD5 of the secret (``abc123`` -> ``E99A18C428CB38D5F260853678922E03``,
+  L30-L32); a wrong appKey answers 1002 AppKeyError (L486), a wrong or lower-case appSecret 1003
+  PasswordError (L490). POST bodies are ``application/json`` (L21, L72; else 1001 ParamError).
+* ``POST /api/v1/international/sms/send`` (L97-L100): ``mobile`` (country code + number, ASCII-
+  comma list of at most 1000, L111), ``content`` required (L115-L118), ``senderID`` optional
+  (L120-L123), ``sendTime`` empty or ``yyyyMMddHHmmss`` (L128-L129; else 1011 SendTimeError,
+  L522). Answer ``{"msg":"ok","code":0,"data":{"msgId":…}}`` (L173-L179); one msgId covers all
+  numbers of the call, so a report is identified by msgId + mobile (L171).
+* ``GET /api/v1/international/sms/balance`` (L185-L188) -> ``data: {balance, currencyName,
+  currencyCode}`` (L214-L227).
+* ``POST /api/v1/international/sms/status`` (L247-L250) with ``{"data":[{"msgId","mobile"},…]}``
+  (L258-L271) answers only the pairs asked, at most 500 per call, last 30 days (L245);
+  ``status`` 0 sent, 1 no status yet, 2 failed (L336). None known: 1012 NoReportError (L526).
+* Push: ONE report object per POST (L432-L441), with the same appKey/appSecret headers
+  (L376-L390); ack ``{"code":0,…}`` (L451-L469); a non-zero code is re-pushed twice (L463).
 * There is no MO in this document: ``queue_mo`` raises NotImplementedError.
 
-Timestamps are ``yyyyMMddHHmmss`` China time. Every error answer is ``{"code": <ResultCode>,
-"msg": "<name>: <reason>"}`` with the document's ResultCode table (1001…1012, 9999).
+Every error answer is ``{"code": <ResultCode>, "msg": "<name>: <reason>"}`` with the document's
+ResultCode table (L473-L532). The readings (``READINGS``; simulators/READINGS.md): the report
+timestamps' clock and digits, whether content must carry 【sign】, the pushed failure status,
+one bad number in a call, and what counts as a non-ack to re-push.
 """
 
 from __future__ import annotations
@@ -31,18 +32,21 @@ import re
 from typing import Any, ClassVar
 
 from .base import (
+    BAD_NUMBER,
     BaseSimulator,
+    Reading,
     SimRequest,
     VendorError,
     answer_code,
     as_int_code,
     json_reply,
     md5_hex,
+    reading,
     split_mobiles,
 )
 
-OK = 0
-RESULT_CODES = {
+OK = 0  # 002 L48, L478
+RESULT_CODES = {  # 002 L473-L532
     1001: "ParamError",
     1002: "AppKeyError",
     1003: "PasswordError",
@@ -59,18 +63,65 @@ RESULT_CODES = {
 }
 
 BASE = "/api/v1/international/sms"
-MAX_NUMBERS = 1000
-MAX_STATUS_PAIRS = 500
-STATUS_WINDOW = 30 * 86400
-TIME_FORMAT = "%Y%m%d%H%M%S"
-INTL_MOBILE = re.compile(r"^[1-9]\d{6,14}$")  # E.164 digits without "+"
+MAX_NUMBERS = 1000  # 002 L111 "最多1000个"
+MAX_STATUS_PAIRS = 500  # 002 L245 "一次最多取500条"
+STATUS_WINDOW = 30 * 86400  # 002 L245 "最近30天"
+TIME_FORMAT = "%Y%m%d%H%M%S"  # 002 L129 "20191224100212"
+INTL_MOBILE = re.compile(r"^[1-9]\d{6,14}$")  # 002 L111-L113: 国家区号+手机号码, digits
+#: 002 L111-L112: a 手机号码 (mobile), e.g. 8613800138000; only China's mobile plan is known here
+CN_INTL_MOBILE = re.compile(r"^861\d{10}$")
+SIGN_IN_CONTENT = re.compile(r"^【[^【】]+】")  # 002 L118 "【签名】+内容"
+#: timestamp formats of the reading timestamp_digits x timestamp_clock
+TIMESTAMP_FORMATS = {
+    ("14", "24h"): "%Y%m%d%H%M%S",  # the examples L359, L440: 20240924050907
+    ("14", "12h"): "%Y%m%d%I%M%S",
+    ("12", "24h"): "%Y%m%d%H%M",  # the field description L331, L414: 202211042057
+    ("12", "12h"): "%Y%m%d%I%M",
+}
+#: the report code of a number refused inside an accepted call (reading bad_number=per_number)
+BAD_NUMBER_CODE = "UNDELIV"  # 002 L346 "如：DELIVRD, UNDELIV等"
 
 
 class IntlV1Simulator(BaseSimulator):
     vendor = "intl_v1"
     PARAM_ERROR = 1001
     HAS_MO = False
-    REPORT_QUEUE = False  # the status API looks messages up; it is not a queue
+    REPORT_QUEUE = False  # the status API looks messages up; it is not a queue (002 L258-L271)
+    PUSH_RETRIES = 2  # 002 L463 "如果返回code是非0将重推两次"
+    READINGS: ClassVar[dict[str, Reading]] = {
+        "timestamp_clock": Reading(
+            ("24h", "12h"),
+            "24h",
+            "002 L331, L414 timestamp; the example L359 (050907) sits 12 h from its msgId L357 (170907)",
+            "report timestamps on a 24-hour clock, or a 12-hour clock without AM/PM",
+        ),
+        "timestamp_digits": Reading(
+            ("14", "12"),
+            "14",
+            "002 L331, L414 '格式为：202211042057' (12 digits) vs the examples L359, L440 (14 digits)",
+            "report timestamps yyyyMMddHHmmss, or yyyyMMddHHmm",
+        ),
+        "content_sign": Reading(
+            ("optional", "required"),
+            "optional",
+            "002 L118 '格式：【签名】+内容' vs the example L135 without 【】",
+            "whether content must start with 【sign】 (else 1006 ContentError, L502)",
+        ),
+        "push_failed_status": Reading(
+            ("2", "1"),
+            "2",
+            "002 L419 pushed status '0：发送成功，1：发送失败' vs the example L439 and the pull L336 (2)",
+            "the status of a pushed failure report: 2 as in the example and the pull, or 1 as in the table",
+        ),
+        "bad_number": reading("002 L111, L506 (1007 MobileError)", BAD_NUMBER),
+        "repush_on": Reading(
+            ("any_failure", "nonzero_code"),
+            "any_failure",
+            "002 L463 '如果返回code是非0将重推两次': silent on HTTP errors and unreadable answers",
+            "what makes the vendor re-push (twice): any answer that is not {code:0}, or only a "
+            "readable non-zero code",
+        ),
+    }
     DEFAULT_BALANCE = 100
     DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {"currency_name": "人民币", "currency_code": "CNY"}
     OUTCOME_CODES: ClassVar[dict[str, Any]] = {
@@ -98,6 +149,7 @@ class IntlV1Simulator(BaseSimulator):
     # ------------------------------------------------------------------ auth & body
 
     def _authenticate(self, req: SimRequest) -> None:
+        # 002 L24-L32: appKey and appSecret = MD5, 32 upper-case hex; 1002 L486, 1003 L490
         app_key = req.header("appKey")
         if not app_key:
             raise self.reject(1002, "missing header appKey")
@@ -111,7 +163,7 @@ class IntlV1Simulator(BaseSimulator):
             raise self.reject(1003, f"appSecret is not the MD5 of the secret{hint}")
 
     def _body(self, req: SimRequest) -> dict:
-        if not req.is_json:
+        if not req.is_json:  # 002 L20-L21, L72: JSON, UTF-8
             raise self.reject(
                 1001, f"Content-Type must be application/json;charset=utf-8, not {req.media_type or 'none'}"
             )
@@ -126,25 +178,27 @@ class IntlV1Simulator(BaseSimulator):
     def h_send(self, req: SimRequest):
         self._authenticate(req)
         body = self._body(req)
-        for name in ("mobile", "content"):
+        for name in ("mobile", "content"):  # 002 L108-L118 必选
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise self.reject(1001, f"{name} is required (a string)")
-        for name in ("senderID", "sendTime"):
+        for name in ("senderID", "sendTime"):  # 002 L120-L129 可选 String
             if body.get(name) is not None and not isinstance(body[name], str):
                 raise self.reject(1001, f"{name} must be a string")
         send_time = (body.get("sendTime") or "").strip()
         scheduled = None
-        if send_time:
+        if send_time:  # 002 L128-L129; 1011 SendTimeError L522
             try:
                 scheduled = self.parse_time(send_time, TIME_FORMAT)
             except ValueError:
                 raise self.reject(1011, f"sendTime must be yyyyMMddHHmmss, not {send_time!r}") from None
-        mobiles = split_mobiles(body["mobile"])
-        if len(mobiles) > MAX_NUMBERS:
+        if self.reading("content_sign") == "required" and not SIGN_IN_CONTENT.match(body["content"]):
+            raise self.reject(1006, "content must be 【签名】+内容")  # 002 L118, 1006 L502
+        mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
+        if len(mobiles) > MAX_NUMBERS:  # 002 L111 "最多1000个"
             raise self.reject(1001, f"mobile has {len(mobiles)} numbers; at most {MAX_NUMBERS} per call")
-        bad = [m for m in mobiles if not INTL_MOBILE.match(m)]
-        if bad:
-            raise self.reject(1007, f"numbers must be country code + number, digits only: {bad[:5]}")
+        bad = [m for m in mobiles if not _is_mobile(m)]
+        if bad and self.reading("bad_number") == "whole_call":  # 1007 MobileError L506
+            raise self.reject(1007, f"numbers must be country code + number, digits only ({len(bad)} bad)")
         for mobile in mobiles:
             code = self.submit_result_for(mobile)
             if code is not None and str(code) != str(OK):
@@ -155,11 +209,12 @@ class IntlV1Simulator(BaseSimulator):
                 msg_id,
                 mobile,
                 body["content"],
+                outcome=BAD_NUMBER_CODE if mobile in bad else None,
                 scheduled=scheduled,
                 scheduled_text=send_time or None,
                 sender_id=body.get("senderID"),
             )
-        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})
+        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})  # 002 L173-L179
 
     def h_balance(self, req: SimRequest):
         self._authenticate(req)
@@ -178,10 +233,10 @@ class IntlV1Simulator(BaseSimulator):
     def h_status(self, req: SimRequest):
         self._authenticate(req)
         body = self._body(req)
-        pairs = body.get("data")
+        pairs = body.get("data")  # 002 L258-L271
         if not isinstance(pairs, list) or not pairs:
             raise self.reject(1001, "data must be a non-empty array of {msgId, mobile}")
-        if len(pairs) > MAX_STATUS_PAIRS:
+        if len(pairs) > MAX_STATUS_PAIRS:  # 002 L245
             raise self.reject(1001, f"{len(pairs)} pairs asked; at most {MAX_STATUS_PAIRS} per call")
         for pair in pairs:
             if not (
@@ -192,7 +247,7 @@ class IntlV1Simulator(BaseSimulator):
                 and pair["mobile"]
             ):
                 raise self.reject(1001, f"each data item needs msgId and mobile strings: {pair!r}")
-        oldest = self.now() - STATUS_WINDOW
+        oldest = self.now() - STATUS_WINDOW  # 002 L245
         with self._lock:
             index = {(m["id"], m["mobile"]): m for m in self._messages if m["status"] != "rejected"}
             found = []
@@ -200,9 +255,9 @@ class IntlV1Simulator(BaseSimulator):
                 msg = index.get((pair["msgId"], pair["mobile"]))
                 if msg is not None and msg["submitted_at"] >= oldest:
                     found.append(self._status_record(msg))
-        if not found:
+        if not found:  # 1012 NoReportError L526
             raise self.reject(1012, "none of the (msgId, mobile) pairs has a report in the last 30 days")
-        return json_reply({"code": OK, "data": found, "msg": "ok"})
+        return json_reply({"code": OK, "data": self.with_bad_record("report", found), "msg": "ok"})
 
     # ------------------------------------------------------------------ reports
 
@@ -211,7 +266,7 @@ class IntlV1Simulator(BaseSimulator):
         return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
 
     def _status_record(self, msg: dict) -> dict:
-        if msg["reported_at"] is None:
+        if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
             return {
                 "desc": "状态没返回",
                 "errorCode": "",
@@ -222,24 +277,40 @@ class IntlV1Simulator(BaseSimulator):
             }
         return self._report_record(msg)
 
-    def _report_record(self, msg: dict) -> dict:
+    def _report_record(self, msg: dict, failed_status: int = 2) -> dict:
         code = str(msg["code"])
         delivered = code == "DELIVRD"
-        return {
+        fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
+        return {  # 002 L318-L346 (pull), L401-L429 (push)
             "desc": "" if delivered else str(msg["outcome"]),
             "errorCode": code,
             "mobile": msg["mobile"],
             "msgId": msg["id"],
-            "status": 0 if delivered else 2,
-            "timestamp": self.fmt_time(msg["reported_at"], TIME_FORMAT),
+            "status": 0 if delivered else failed_status,
+            "timestamp": self.fmt_time(msg["reported_at"], fmt),
         }
 
     def report_push_bodies(self, reports):
-        return [self._report_record(m) for m in reports]  # one report object per POST
+        # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
+        failed = int(self.reading("push_failed_status"))
+        return [self._report_record(m, failed_status=failed) for m in reports]
 
-    def push_request_headers(self):
+    def push_request_headers(self):  # 002 L376-L390: the same appKey/appSecret headers
         return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
 
     def ack_ok(self, kind, status, answer):
+        # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
         code = answer_code(answer)
-        return status == 200 and code == 0 and not isinstance(code, bool)
+        if status == 200 and code == 0 and not isinstance(code, bool):
+            return True
+        if self.reading("repush_on") == "nonzero_code":
+            # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
+            return code is None
+        return False
+
+
+def _is_mobile(number: str) -> bool:
+    """Country code + mobile number (002 L111-L113); a Chinese landline (86 10…) is not one."""
+    if not INTL_MOBILE.match(number):
+        return False
+    return not number.startswith("86") or bool(CN_INTL_MOBILE.match(number))

@@ -1,24 +1,27 @@
 """pwd_v1 simulator: document 003_3892d23fbe8bd7fb.txt (短信接口文档, account + MD5 pwd).
 
-Enforced as the document says:
+Every rule below cites its line of document 003 (``003 L<n>``) next to the code:
 
-* Every call is ``POST`` with ``application/x-www-form-urlencoded`` fields ``account`` and
-  ``pwd`` = MD5 of the password (32 hex; the document gives no case, both are accepted).
-* ``/api/v1/send``: ``mobiles`` (ASCII-comma list, at most 3000), ``content`` required,
-  ``taskId`` optional and globally unique (a reused taskId is refused), ``extNo`` optional
-  positive integer. Answer ``{"code":"00","data":{"taskId":…},"message":"成功"}``; without a
-  taskId the gateway makes one (a UUID, like the document's sendId).
-* ``/api/v1/report`` and ``/api/v1/mo`` hand each record out once. Their numbers are MASKED
-  (``135****9831``) and the pulled success status is ``DELIVER``.
-* Pushes: ONE status object per POST (``sendId, mobile, times, status``) with the FULL number
-  and success ``DELIVRD``; ONE MO object per POST (``mobile, content, times, extNo``). Each is
-  sent exactly once, never again, whatever the answer ("只往此地址推送一次"); HTTP 200 counts
-  as accepted in the push log.
-* ``/api/v1/queryBalance`` -> ``{"code":"00","data":{"balance":…,"payment":0|1,
-  "paymentName":"预付"|"后付"},"message":"成功"}``.
+* Every call is ``POST`` (L28) with ``application/x-www-form-urlencoded`` (L36) fields
+  ``account`` and ``pwd`` = MD5 of the password (L15, L41-L43; 32 hex, the document gives no
+  case, both are accepted).
+* ``/api/v1/send`` (L24): ``mobiles`` (comma list, at most 3000, L45), ``content`` required
+  (L46; "建议长度不要超过500字" is advice, not enforced), ``taskId`` optional, "全局唯一" (L44),
+  ``extNo`` optional positive integer (L47). Answer ``{"code":"00","data":{"taskId":…},
+  "message":"成功"}`` (L52-L58); without a taskId the gateway makes one (a UUID, like the
+  document's sendId L95).
+* ``/api/v1/report`` (L65) and ``/api/v1/mo`` (L116) hand each record out once. Their numbers are
+  MASKED (``135****9831``, L98, L143) and the pulled success status is ``DELIVER`` (L96).
+* Pushes: ONE status object per POST (``sendId, mobile, times, status``, L173-L178) with the
+  FULL number and success ``DELIVRD`` (L184); ONE MO object per POST (L197-L207). Each is sent
+  exactly once, whatever the answer (L167, L191); HTTP 200 is the ack (L187, L210).
+* ``/api/v1/queryBalance`` (L216) -> ``{"code":"00","data":{"balance":…,"payment":0|1,
+  "paymentName":"预付"|"后付"},"message":"成功"}`` (L239-L247).
 
-Only ``"00"`` is documented; the non-"00" codes below are this simulator's own. Every error
-answer is ``{"code": "<code>", "data": null, "message": "<reason>"}``.
+Only ``"00"`` is documented (L53): every refusal answers ONE other code, ``UNDOCUMENTED_ERROR``,
+with a Chinese reason. "全局唯一" (L44) is an obligation on the sender: what the vendor does
+with a reused taskId, whether a pushed MO is offered again by the pull, and one bad number in
+a call are readings (``READINGS``; simulators/READINGS.md).
 """
 
 from __future__ import annotations
@@ -27,31 +30,51 @@ import uuid
 from typing import Any, ClassVar
 
 from .base import (
+    BAD_NUMBER,
     CN_MOBILE,
+    PULL_HANDOUT,
     BaseSimulator,
+    Reading,
     SimRequest,
     VendorError,
     json_reply,
     mask_mobile,
     md5_hex,
+    reading,
     split_mobiles,
 )
 
-OK = "00"
-ERR_PARAM = "01"  # missing/invalid field, not a form
-ERR_AUTH = "02"  # account or pwd wrong
-ERR_TOO_MANY = "03"  # more than 3000 numbers
-ERR_MOBILE = "04"  # a number is not an 11-digit mainland mobile
-ERR_EXT_NO = "05"  # extNo not a positive integer
-ERR_TASK_ID = "06"  # taskId already used
+OK = "00"  # 003 L53
+#: the one code of every refusal: the document gives only "00" (003 L53)
+UNDOCUMENTED_ERROR = "99"
 
-MAX_NUMBERS = 3000
+MAX_NUMBERS = 3000  # 003 L45 "最大不超过3000"
+#: the report code of a number refused inside an accepted call (reading bad_number=per_number);
+#: any non-DELIVRD status is a failure (003 L185)
+BAD_NUMBER_CODE = "REJECTD"
 
 
 class PwdV1Simulator(BaseSimulator):
     vendor = "pwd_v1"
-    PARAM_ERROR = ERR_PARAM
-    PUSH_RETRIES = 0  # pushed once and never again
+    PARAM_ERROR = UNDOCUMENTED_ERROR
+    PUSH_RETRIES = 0  # 003 L167, L191 "只往此地址推送一次"
+    READINGS: ClassVar[dict[str, Reading]] = {
+        "task_id_reuse": Reading(
+            ("send_again", "dedupe", "refuse"),
+            "send_again",
+            "003 L44 taskId '自定义任务id,全局唯一': an obligation on the sender, nothing more",
+            "a send with a taskId already used: sent again as any other, answered 00 and not "
+            "sent (deduplicated), or refused with the undocumented error code",
+        ),
+        "mo_pull": Reading(
+            ("push_only", "both"),
+            "push_only",
+            "003 L112-L161 (MO pull, masked) and L189-L207 (MO push, full number)",
+            "a pushed MO is gone from the pull, or offered by the pull as well (masked)",
+        ),
+        "pull_handout": reading("003 L61-L161", PULL_HANDOUT),
+        "bad_number": reading("003 L45", BAD_NUMBER),
+    }
     DEFAULT_BALANCE = 200000
     DEFAULT_BALANCE_DETAILS: ClassVar[dict[str, Any]] = {"payment": 0, "payment_name": "预付"}
     # pushed codes; a pulled DELIVRD reads DELIVER (see _pull_status)
@@ -75,70 +98,65 @@ class PwdV1Simulator(BaseSimulator):
         self._task_ids: set[str] = set()
 
     def reject(self, code, reason, http_status=200):
+        # the shape of the documented answers (003 L52-L58): code, data, message
         return VendorError(
             json_reply({"code": str(code), "data": None, "message": reason}, http_status), reason
         )
 
-    def configure(self, *args, **kwargs):
-        # "只往此地址推送一次": whatever is configured, this vendor never re-pushes
-        super().configure(*args, **kwargs)
-        self.push_retries = 0
-        return self
-
     # ------------------------------------------------------------------ auth
 
     def _form(self, req: SimRequest) -> dict:
-        if not req.is_form:
+        if not req.is_form:  # 003 L36, L77, L128, L228
             raise self.reject(
-                ERR_PARAM,
-                f"Content-Type must be application/x-www-form-urlencoded, not {req.media_type or 'none'}",
+                UNDOCUMENTED_ERROR,
+                f"Content-Type 须为 application/x-www-form-urlencoded, 不是 {req.media_type or 'none'}",
             )
         form = req.form
-        missing = [n for n in ("account", "pwd") if not form.get(n)]
+        missing = [n for n in ("account", "pwd") if not form.get(n)]  # 003 L41-L43 必填
         if missing:
-            raise self.reject(ERR_PARAM, f"missing required field(s): {', '.join(missing)}")
-        expected = md5_hex(self.credentials.get("password", ""))
+            raise self.reject(UNDOCUMENTED_ERROR, f"缺少必填参数: {', '.join(missing)}")
+        expected = md5_hex(self.credentials.get("password", ""))  # 003 L15, L43
         if form["account"] != self.credentials.get("account") or form["pwd"].lower() != expected:
-            raise self.reject(
-                ERR_AUTH, "账号或密码错误 (account or pwd wrong; pwd is the MD5 of the password)"
-            )
+            raise self.reject(UNDOCUMENTED_ERROR, "账号或密码错误")
         return form
 
     # ------------------------------------------------------------------ handlers
 
     def h_send(self, req: SimRequest):
         form = self._form(req)
-        missing = [n for n in ("mobiles", "content") if not form.get(n, "").strip()]
+        missing = [n for n in ("mobiles", "content") if not form.get(n, "").strip()]  # 003 L45-L46
         if missing:
-            raise self.reject(ERR_PARAM, f"missing required field(s): {', '.join(missing)}")
+            raise self.reject(UNDOCUMENTED_ERROR, f"缺少必填参数: {', '.join(missing)}")
         ext_no = form.get("extNo", "").strip()
-        if ext_no and not (ext_no.isdigit() and int(ext_no) > 0):
-            raise self.reject(ERR_EXT_NO, f"extNo must be a positive integer, not {ext_no!r}")
-        mobiles = split_mobiles(form["mobiles"])
-        if len(mobiles) > MAX_NUMBERS:
-            raise self.reject(
-                ERR_TOO_MANY, f"mobiles has {len(mobiles)} numbers; at most {MAX_NUMBERS} per call"
-            )
+        if ext_no and not (ext_no.isdigit() and int(ext_no) > 0):  # 003 L47 "只能为正整数"
+            raise self.reject(UNDOCUMENTED_ERROR, f"extNo 只能为正整数, 不是 {ext_no!r}")
+        mobiles = split_mobiles(form["mobiles"])  # 003 L45 "用逗号分割"
+        if len(mobiles) > MAX_NUMBERS:  # 003 L45 "最大不超过3000"
+            raise self.reject(UNDOCUMENTED_ERROR, f"mobiles 有{len(mobiles)}个号码, 最大不超过{MAX_NUMBERS}")
         bad = [m for m in mobiles if not CN_MOBILE.match(m)]
-        if bad:
-            raise self.reject(ERR_MOBILE, f"not a mainland mobile number: {bad[:5]}")
+        if bad and self.reading("bad_number") == "whole_call":
+            raise self.reject(UNDOCUMENTED_ERROR, f"手机号码格式错误: {len(bad)}个")
         for mobile in mobiles:
             code = self.submit_result_for(mobile)
             if code is not None and str(code) != OK:
-                raise self.reject(code, f"submit rejected for {mobile} (simulator rule)")
+                raise self.reject(code, "提交失败 (simulator rule)")
         task_id = form.get("taskId", "").strip()
         with self._lock:
-            if task_id and task_id in self._task_ids:
-                raise self.reject(ERR_TASK_ID, f"taskId {task_id!r} already used (全局唯一)")
+            reused = bool(task_id) and task_id in self._task_ids
+            if reused and self.reading("task_id_reuse") == "refuse":
+                raise self.reject(UNDOCUMENTED_ERROR, "taskId 重复")
+            if reused and self.reading("task_id_reuse") == "dedupe":
+                return json_reply({"code": OK, "data": {"taskId": task_id}, "message": "成功"})
             task_id = task_id or str(uuid.uuid4())
             self._task_ids.add(task_id)
         for mobile in mobiles:
-            self.new_message(task_id, mobile, form["content"], ext_no=ext_no)
-        return json_reply({"code": OK, "data": {"taskId": task_id}, "message": "成功"})
+            outcome = BAD_NUMBER_CODE if mobile in bad else None
+            self.new_message(task_id, mobile, form["content"], outcome=outcome, ext_no=ext_no)
+        return json_reply({"code": OK, "data": {"taskId": task_id}, "message": "成功"})  # 003 L52-L58
 
     def h_report(self, req: SimRequest):
         self._form(req)
-        data = [
+        data = [  # 003 L93-L107: sendId, status (DELIVER), times, masked mobile, extNo
             {
                 "sendId": m["id"],
                 "status": _pull_status(m["code"]),
@@ -148,11 +166,11 @@ class PwdV1Simulator(BaseSimulator):
             }
             for m in self.take_reports()
         ]
-        return json_reply({"code": OK, "data": data, "message": "成功"})
+        return json_reply({"code": OK, "data": self.with_bad_record("report", data), "message": "成功"})
 
     def h_mo(self, req: SimRequest):
         self._form(req)
-        data = [
+        data = [  # 003 L141-L158
             {
                 "mobile": mask_mobile(mo["mobile"]),
                 "content": mo["content"],
@@ -162,7 +180,7 @@ class PwdV1Simulator(BaseSimulator):
             }
             for mo in self.take_mos()
         ]
-        return json_reply({"code": OK, "data": data, "message": "成功"})
+        return json_reply({"code": OK, "data": self.with_bad_record("mo", data), "message": "成功"})
 
     def h_balance(self, req: SimRequest):
         self._form(req)
@@ -180,6 +198,15 @@ class PwdV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ pushes
 
+    def _process_due(self, events):
+        # reading mo_pull=both: a pushed MO stays for the pull as well (003 L112-L161, L189-L207)
+        if self.reading("mo_pull") == "both" and self.push_targets()[1]:
+            mos = [payload for _, _, kind, payload in events if kind == "mo"]
+            with self._lock:
+                self._mo_queue.extend(mos)
+        super()._process_due(events)
+
+    # 003 L169-L178: one status object per POST, full number, DELIVRD for success (L184)
     def report_push_bodies(self, reports):
         return [
             {
@@ -191,6 +218,7 @@ class PwdV1Simulator(BaseSimulator):
             for m in reports
         ]
 
+    # 003 L193-L207: one MO object per POST
     def mo_push_bodies(self, mos):
         return [
             {
@@ -204,5 +232,5 @@ class PwdV1Simulator(BaseSimulator):
 
 
 def _pull_status(code) -> str:
-    """The pulled report says DELIVER where the pushed one says DELIVRD."""
+    """The pulled report says DELIVER (003 L96) where the pushed one says DELIVRD (L184)."""
     return "DELIVER" if str(code) == "DELIVRD" else str(code)

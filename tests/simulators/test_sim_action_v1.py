@@ -176,9 +176,10 @@ def test_push_mixes_mo_and_reports_and_expects_plain_ok(http, sim, receiver):
 
 
 def test_an_answer_other_than_ok_is_refused_and_pushed_again(http, sim, receiver):
-    # Given a receiver that answers JSON instead of plain OK
+    # Given a receiver that answers JSON instead of plain OK, and the reading that re-pushes twice
+    # (004 is silent on re-pushing: by default nothing is re-pushed)
     receiver.respond_json({"code": 0})
-    sim.configure(push_report_url=receiver.url + "/cb")
+    sim.configure(push_report_url=receiver.url + "/cb", readings={"repush": "twice"})
     # When a report is due
     send(http, sim, ["13800000001"])
     assert sim.wait_idle(3)

@@ -150,7 +150,8 @@ def test_control_api_expires_paasw_tokens(http):
         token = token["data"]["token"]
         assert http.post(sim.url + "/_sim/expire-tokens").json() == {"ok": True}
         answer = http.post(sim.url + "/message/balance", json={"token": token}).json()
-    assert answer["code"] != 0 and "token" in answer["message"]
+    # Then the reset token is refused with the default stale-token reading (001 names no code)
+    assert answer == {"code": 10020, "message": "令牌已失效", "data": None}
 
 
 # --------------------------------------------------------------------------- simulator_for
@@ -198,6 +199,21 @@ def test_simulator_for_uses_credentials_options_and_a_base_url_path(http, free_p
 # --------------------------------------------------------------------------- command line
 
 
+def test_cli_refuses_a_reading_no_simulator_has(tmp_path):
+    path = tmp_path / "accounts.json"
+    account = {"name": "a", "vendor": "pwd_v1", "base_url": "http://127.0.0.1:0", "credentials": {}}
+    path.write_text(json.dumps({"accounts": [account]}), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "simulators", "--accounts", str(path), "--reading", "stale_token=http_401"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2 and "stale_token" in done.stderr
+
+
 def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
     tmp_path, http, receiver, free_port
 ):
@@ -240,6 +256,10 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
             "mixed",
             "--report-delay",
             "0.05",
+            "--reading",
+            "repush=twice",
+            "--reading",
+            "pwd_v1.task_id_reuse=refuse",
         ],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -257,6 +277,10 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
             "cn-pwd": f"http://127.0.0.1:{ports[1]}",
         }
         assert ready["delivery"] == {"cn-main": "push", "cn-pwd": "pull"}
+        # And the readings chosen on the command line apply to the simulators that have them
+        assert ready["readings"]["cn-main"]["repush"] == "twice"
+        assert ready["readings"]["cn-pwd"]["task_id_reuse"] == "refuse"
+        assert "repush" not in ready["readings"]["cn-pwd"]  # 003 L167 fixes it: no switch
         # And a report of the pushing account reaches /callbacks/{name}/report?token=…
         http.post(
             ready["simulators"]["cn-main"] + "/sms",
@@ -282,3 +306,45 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
             proc.kill()
         proc.stdout.close()
         proc.stderr.close()
+
+
+# --------------------------------------------------------------------------- unreadable records
+
+
+def test_a_bad_record_is_added_to_the_next_pushed_array_only(http, receiver):
+    # Given an action_v1 simulator told (through the control API) to garble one push
+    receiver.respond(200, "OK")
+    with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
+        sim.configure(report_delay=0.05, push_report_url=receiver.url + "/cb")
+        assert http.post(sim.url + "/_sim/bad-record", json={"kind": "report"}).json() == {"ok": True}
+        # When two reports are pushed one after the other
+        action_send(http, sim, "13800000001")
+        first = receiver.wait_for(1)
+        action_send(http, sim, "13800000002")
+        second = receiver.wait_for(2)
+        assert sim.wait_idle(3)
+    # Then the first array holds its good record and one unreadable one; the second is clean
+    assert [r.get("mobile") for r in first[0]["json"]] == ["13800000001", None]
+    assert first[0]["json"][1] == {"garbled": "记录不可读"}
+    assert [r["mobile"] for r in second[1]["json"]] == ["13800000002"]
+
+
+def test_a_bad_record_in_a_data_array_keeps_count_right_and_garbles_pulls_too(http, receiver):
+    receiver.respond(200, "")
+    with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
+        sim.configure(report_delay=0.05, push_report_url=receiver.url + "/r")
+        token = http.post(sim.url + "/message/token", json={"appId": "a", "secret": "s"}).json()["data"][
+            "token"
+        ]
+        body = {"token": token, "mobile": "15000000001", "msg": "【a】b", "productId": "2"}
+        sim.inject_bad_record("report")
+        http.post(sim.url + "/message/send", json=body)
+        (pushed,) = receiver.wait_for(1)
+        # And when delivery is by pull, a pulled batch gets one as well
+        sim.configure(delivery="pull")
+        sim.inject_bad_record("report")
+        http.post(sim.url + "/message/send", json={**body, "mobile": "15000000002"})
+        assert sim.wait_idle(3)
+        pulled = http.post(sim.url + "/message/deliver", json={"token": token}).json()
+    assert pushed["json"]["count"] == 2 and pushed["json"]["data"][1] == {"garbled": "记录不可读"}
+    assert pulled["count"] == 2 and [r.get("mobile") for r in pulled["data"]] == ["15000000002", None]

@@ -35,12 +35,13 @@ def test_pwd_is_the_md5_in_either_case_and_a_wrong_one_is_refused(http, sim):
         == upper
         == {"code": "00", "data": {"balance": 200000, "payment": 0, "paymentName": "预付"}, "message": "成功"}
     )
-    assert plain["code"] != "00" and "pwd" in plain["message"]
+    assert plain["code"] != "00" and "密码" in plain["message"]
     assert as_json["code"] != "00" and "x-www-form-urlencoded" in as_json["message"]
 
 
 def test_send_answers_the_task_id_and_refuses_3001_numbers(http, sim):
-    # When a send carries our taskId, the same taskId again, and 3001 numbers
+    # When a send carries our taskId, the same taskId again (read as refused), and 3001 numbers
+    sim.configure(readings={"task_id_reuse": "refuse"})
     ok = call(http, sim, "send", mobiles="13512349831,13600000014", content="【x】hi", taskId="t-1")
     again = call(http, sim, "send", mobiles="13512349831", content="【x】hi", taskId="t-1")
     too_many = call(http, sim, "send", mobiles=",".join(f"135{i:08d}" for i in range(3001)), content="hi")
@@ -71,7 +72,7 @@ def test_pulled_reports_are_masked_and_say_deliver(http, sim):
 def test_pushed_reports_carry_full_numbers_and_are_never_pushed_again(http, sim, receiver):
     # Given a receiver that fails every push
     receiver.respond(500, "boom")
-    sim.configure(push_report_url=receiver.url + "/status", push_retries=5)
+    sim.configure(push_report_url=receiver.url + "/status")
     # When two reports fall due
     call(http, sim, "send", mobiles="13512349831,13600000014", content="hi", taskId="t-3")
     assert sim.wait_idle(2)
