@@ -379,20 +379,21 @@ def test_an_ext_no_that_is_not_a_positive_integer_is_refused_before_the_call(
     assert sim.received == []
 
 
-def test_vendor_refusals_are_final_except_credentials(sim: PwdV1Simulator) -> None:
-    # A refusal the simulator gives with its own code: final, the raw code and message kept
+def test_vendor_refusals_are_final_with_the_raw_code_and_message(sim: PwdV1Simulator) -> None:
+    # Given a refusal with a code of the simulator's own: final, the raw code and message kept
     sim.set_submit_result("9831", "07")
     with pytest.raises(SubmitRejected) as refused:
         adapter(sim.url).submit(submission("13512349831"))
     assert refused.value.vendor_status == "07" and "simulator rule" in refused.value.description
-    # Wrong credentials: transient (an operator fixes the accounts document), not ambiguous
+    # And wrong credentials: 003 documents no code but "00" (L44), so nothing tells them apart from
+    # any other refusal; the vendor's own words reach the SMS Submit Failed event
     wrong = PwdV1Adapter(
         make_account(sim.url).model_copy(update={"credentials": {"account": ACCOUNT, "password": "x"}}),
         VendorHttp(),
     )
-    with pytest.raises(VendorUnavailable) as unavailable:
+    with pytest.raises(SubmitRejected) as credentials:
         wrong.submit(submission("13600000014"))
-    assert "02" in unavailable.value.reason and not unavailable.value.ambiguous
+    assert credentials.value.vendor_status != "00" and credentials.value.description
 
 
 def test_a_garbled_send_answer_is_ambiguous(sim: PwdV1Simulator) -> None:
