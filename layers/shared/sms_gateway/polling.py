@@ -1,20 +1,31 @@
 """The scheduled jobs: pull reports, pull MO, read balances, for every account whose vendor has them.
 
 One account's failure never stops the others: it is logged and counted, and the next run tries again.
-Some vendors hand each pulled record out only once, so a pulled batch is kept in the table (in
-one write per few hundred records) before it is applied; if applying fails part way, the next
-reports poll replays it, as it replays stored pushes whose apply failed.
+Some vendors hand each pulled record out only once, so their raw answer is kept (PULLED#, state
+`kept`) before it is parsed, a record the parser cannot read is kept raw with its reason (state
+`unreadable`), and the normalised batch is kept in the table (one write per few hundred records)
+before it is applied; if applying fails part way, the next reports poll replays it, as it
+replays stored pushes whose apply failed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from sms_gateway.accounts import Account, AccountRegistry
-from sms_gateway.errors import SmsGatewayError
+from sms_gateway.errors import PushRejected, SmsGatewayError
 from sms_gateway.ingest import Ingest, PushService
-from sms_gateway.models import PULLED_BATCH, InboundIn, PendingRecipient, PushBatch, ReportIn, batch_to_json
+from sms_gateway.models import (
+    PULLED_BATCH,
+    InboundIn,
+    PendingRecipient,
+    PullSink,
+    PushBatch,
+    ReportIn,
+    batch_to_json,
+)
 from sms_gateway.observability import logger, metrics
 from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
@@ -63,10 +74,32 @@ class PollService:
                 tuple(i for i in part if isinstance(i, InboundIn)),
             )
             key = self.store.inbox_put(account.name, kind, batch_to_json(chunk).encode(), PULLED_BATCH)
-            for name, count in self.ingest.apply(account, chunk).items():
+            try:
+                settled = self.ingest.settle(account, key, chunk)
+            except PushRejected:  # every record of the chunk set aside: listed on its item
+                continue
+            for name, count in settled.items():
                 results[name] = results.get(name, 0) + count
-            self.store.inbox_mark(key, "applied")
         return results
+
+    def _sink(self, account: Account, kind: str) -> PullSink:
+        """Keeps a pull's raw answer before it is parsed: some vendors hand a record out once."""
+        return PullSink(lambda body: self.store.pulled_put(account.name, kind, body, "kept"))
+
+    def _keep_unreadable(self, account: Account, kind: str, sink: PullSink) -> None:
+        """Pulled records the parser could not read, kept raw with their reasons (never logged)."""
+        if not sink.unreadable:
+            return
+        metrics.add_metric(name="UnreadableRecords", unit="Count", value=len(sink.unreadable))
+        body = json.dumps(
+            [{"index": u.index, "reason": u.reason, "record": u.record} for u in sink.unreadable],
+            ensure_ascii=False,
+            default=str,
+        )
+        reason = f"{len(sink.unreadable)} pulled records unreadable; first: {sink.unreadable[0].reason}"
+        self.store.pulled_put(
+            account.name, kind, body.encode("utf-8", errors="replace"), "unreadable", reason
+        )
 
     def poll_reports(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
@@ -80,7 +113,9 @@ class PollService:
                 handed.extend(rows)
                 return rows
 
-            reports = adapter.pull_reports(pending)
+            sink = self._sink(account, "report")
+            reports = adapter.pull_reports(pending, sink)
+            self._keep_unreadable(account, "report", sink)
             results = self._apply_pulled(account, "report", PushBatch(reports=tuple(reports)))
             # Those asked about and still without an answer wait their turn behind the others.
             final = {(r.vendor_message_id, r.recipient) for r in reports if r.status.final}
@@ -92,7 +127,10 @@ class PollService:
 
     def poll_inbound(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
-            return self._apply_pulled(account, "mo", PushBatch(inbound=tuple(adapter.pull_inbound())))
+            sink = self._sink(account, "mo")
+            inbound = adapter.pull_inbound(sink)
+            self._keep_unreadable(account, "mo", sink)
+            return self._apply_pulled(account, "mo", PushBatch(inbound=tuple(inbound)))
 
         return self._each("PollInbound", lambda a: a.pulls_inbound, run)
 
