@@ -99,9 +99,11 @@ def test_hostile_json_is_a_short_400(aws: AwsEnv, pusher: Pusher, body: Any, rea
 def test_a_send_request_beyond_bounds_fails_alone_and_the_others_are_sent(
     aws: AwsEnv, gateway: ActionV1Vendor
 ) -> None:
-    # Given a batch with a request nested 100,000 levels, one of 300 KB, and a good one
+    # Given a batch with a request nested 100,000 levels, one of 300 KB, one whose number is
+    # empty (found by the fuzz test: the refusal itself failed), and a good one
     huge = json.dumps({"id": "huge-1", "to": "13800138001", "content": "x" * 300_000})
-    batch = sqs_event(DEEP, huge, {"id": "fine-1", "to": "13800138002", "content": "你好"})
+    empty = {"id": "empty-to", "to": ["", None], "content": "x"}
+    batch = sqs_event(DEEP, huge, empty, {"id": "fine-1", "to": "13800138002", "content": "你好"})
     # When the send function takes the batch
     failures = send(batch)
     # Then nothing is handed back, the good request is sent, and the bad ones failed with a reason
@@ -111,6 +113,7 @@ def test_a_send_request_beyond_bounds_fails_alone_and_the_others_are_sent(
     assert "nested deeper than 32 levels" in refused["00000000-0000-4000-8000-000000000001"]
     # (a body refused for its size is not read, so its failure is recorded under the SQS id)
     assert "too large (300" in refused["00000000-0000-4000-8000-000000000002"]
+    assert refused["empty-to"]
 
 
 # ------------------------------------------------------------------ partial pushes (8.3, 8.4)

@@ -237,7 +237,9 @@ class SendService:
                 try:
                     numbers.append(to_e164(str(raw)))
                 except UnsupportedRecipient:
-                    numbers.append(str(raw).strip()[:32])
+                    # An empty string cannot key the recipient index: such a number is not named.
+                    if str(raw).strip():
+                        numbers.append(str(raw).strip()[:32])
         logger.warning("send request refused", extra={"message_id": message_id, "reason": reason})
         metrics.add_metric(name="RequestsRefused", unit="Count", value=1)
         self._record(
@@ -461,7 +463,9 @@ def _reason(exc: Exception) -> str:
         return "; ".join(parts)
     if isinstance(exc, InputRefused):
         # The position of a JSON error is noise to a backend; a bound it broke is not.
-        return "the message body is not valid JSON" if "valid JSON" in exc.reason else f"message {exc.reason}"
+        if "valid JSON" in exc.reason:
+            return "the message body is not valid JSON"
+        return f"the message body is refused: {exc.reason}"
     return str(exc)
 
 
