@@ -323,6 +323,24 @@ def test_a_pulled_answer_is_kept_raw_before_parsing_and_unreadable_records_are_k
     assert "13800138009" not in entry["reason"] and "13800138009" not in by_state["unreadable"]["reason"]
 
 
+def test_a_pulled_record_the_table_cannot_hold_is_kept_raw_and_the_poll_goes_on(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given a submitted recipient, and a pull handing out its report and one whose mid is 5000 long
+    assert send(sqs_event({"id": "pull-2", "to": "13800138000", "content": "x"})) == []
+    too_long = {**gateway.report_for("13800138000", "DELIVRD"), "mid": "A" * 5000}
+    gateway.reports += [too_long, gateway.report_for("13800138000", "DELIVRD")]
+    # When the reports poller runs
+    summary = poll("reports")
+    # Then the poll did not fail, the good report is applied, and the other is kept raw with its reason
+    assert summary["cn-main"] == {"report_updated": 1}
+    assert aws.record("pull-2", "+8613800138000")["status"] == "delivered"  # type: ignore[index]
+    (unreadable,) = [i for i in aws.items("PULLED#cn-main") if i["state"] == "unreadable"]
+    assert "vendor_message_id longer than 256 characters" in unreadable["reason"]
+    (entry,) = json.loads(unreadable["body"])
+    assert entry["record"]["vendor_message_id"] == "A" * 5000
+
+
 def test_a_pulled_answer_that_cannot_be_parsed_at_all_is_still_kept(
     aws: AwsEnv, gateway: ActionV1Vendor, vendor: VendorServer
 ) -> None:

@@ -122,3 +122,22 @@ def test_reasons_never_quote_values() -> None:
     )
     assert safe_reason(KeyError("13800138000")) == "a required field is missing"
     assert safe_reason(ValueError("bad number 13800138000")) == "bad number 138****8000"
+
+
+def test_kept_pulled_batches_are_chunked_by_count_and_by_size() -> None:
+    from sms_gateway.polling import KEPT_BYTES_PER_ITEM, _chunks
+    from sms_gateway.store import _body_attributes
+
+    # Given 300 MO of 10,000 characters each (about 30 KB apiece in UTF-8)
+    records: list[Any] = [InboundIn("+8613900000001", "字" * 10_000, None, f"{n}") for n in range(300)]
+    # When they are cut into kept items
+    chunks = _chunks(records)
+    # Then none is over the size bound, every record is in exactly one, and each is kept whole
+    from sms_gateway.models import batch_to_json
+
+    assert sum(len(c.inbound) for c in chunks) == 300
+    for chunk in chunks:
+        body = batch_to_json(chunk).encode()
+        assert len(body) <= KEPT_BYTES_PER_ITEM + 40_000 and "truncated" not in _body_attributes(body)
+    small: list[Any] = [InboundIn("+8613900000001", "hi", None, f"{n}") for n in range(450)]
+    assert [len(c.inbound) for c in _chunks(small)] == [200, 200, 50]

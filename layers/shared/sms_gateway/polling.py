@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import PushRejected, SmsGatewayError
-from sms_gateway.ingest import Ingest, PushService
+from sms_gateway.ingest import Ingest, PushService, unfit_reason
 from sms_gateway.models import (
     PULLED_BATCH,
     InboundIn,
@@ -24,13 +25,18 @@ from sms_gateway.models import (
     PullSink,
     PushBatch,
     ReportIn,
+    Unreadable,
     batch_to_json,
 )
 from sms_gateway.observability import logger, metrics
 from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
 
-KEPT_RECORDS_PER_ITEM = 200  # a kept batch item stays well under DynamoDB's 400 KB
+# A kept batch item stays well under DynamoDB's 400 KB: at most this many records, or this size
+# (kept compressed when it is large; compressing never makes it much larger).
+KEPT_RECORDS_PER_ITEM = 200
+KEPT_BYTES_PER_ITEM = 250_000
+T = TypeVar("T", ReportIn, InboundIn)
 
 
 class PollService:
@@ -66,13 +72,7 @@ class PollService:
     def _apply_pulled(self, account: Account, kind: str, batch: PushBatch) -> dict[str, int]:
         """Keep a pulled batch, then apply it: nothing that was pulled is lost if applying fails."""
         results: dict[str, int] = {}
-        items = [*batch.reports, *batch.inbound]
-        for start in range(0, len(items), KEPT_RECORDS_PER_ITEM):
-            part = items[start : start + KEPT_RECORDS_PER_ITEM]
-            chunk = PushBatch(
-                tuple(i for i in part if isinstance(i, ReportIn)),
-                tuple(i for i in part if isinstance(i, InboundIn)),
-            )
+        for chunk in _chunks([*batch.reports, *batch.inbound]):
             key = self.store.inbox_put(account.name, kind, batch_to_json(chunk).encode(), PULLED_BATCH)
             try:
                 settled = self.ingest.settle(account, key, chunk)
@@ -81,6 +81,17 @@ class PollService:
             for name, count in settled.items():
                 results[name] = results.get(name, 0) + count
         return results
+
+    def _fit(self, sink: PullSink, records: list[T]) -> list[T]:
+        """The pulled records the table can hold; the others join the unreadable ones, kept raw."""
+        fit = []
+        for record in records:
+            reason = unfit_reason(record)
+            if reason is None:
+                fit.append(record)
+            else:
+                sink.skip(Unreadable(reason, asdict(record)))
+        return fit
 
     def _sink(self, account: Account, kind: str) -> PullSink:
         """Keeps a pull's raw answer before it is parsed: some vendors hand a record out once."""
@@ -114,7 +125,7 @@ class PollService:
                 return rows
 
             sink = self._sink(account, "report")
-            reports = adapter.pull_reports(pending, sink)
+            reports = self._fit(sink, adapter.pull_reports(pending, sink))
             self._keep_unreadable(account, "report", sink)
             results = self._apply_pulled(account, "report", PushBatch(reports=tuple(reports)))
             # Those asked about and still without an answer wait their turn behind the others.
@@ -128,7 +139,7 @@ class PollService:
     def poll_inbound(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
             sink = self._sink(account, "mo")
-            inbound = adapter.pull_inbound(sink)
+            inbound = self._fit(sink, adapter.pull_inbound(sink))
             self._keep_unreadable(account, "mo", sink)
             return self._apply_pulled(account, "mo", PushBatch(inbound=tuple(inbound)))
 
@@ -141,3 +152,27 @@ class PollService:
             return f"{balance.amount} {balance.currency}"
 
         return self._each("PollBalance", lambda a: True, run)
+
+
+def _batch(records: list[ReportIn | InboundIn]) -> PushBatch:
+    return PushBatch(
+        tuple(r for r in records if isinstance(r, ReportIn)),
+        tuple(r for r in records if isinstance(r, InboundIn)),
+    )
+
+
+def _chunks(records: list[ReportIn | InboundIn]) -> list[PushBatch]:
+    """Records in batches of at most KEPT_RECORDS_PER_ITEM and about KEPT_BYTES_PER_ITEM."""
+    chunks: list[PushBatch] = []
+    part: list[ReportIn | InboundIn] = []
+    size = 0
+    for record in records:
+        weight = len(batch_to_json(_batch([record])).encode())
+        if part and (len(part) >= KEPT_RECORDS_PER_ITEM or size + weight > KEPT_BYTES_PER_ITEM):
+            chunks.append(_batch(part))
+            part, size = [], 0
+        part.append(record)
+        size += weight
+    if part:
+        chunks.append(_batch(part))
+    return chunks
