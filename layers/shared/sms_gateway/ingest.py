@@ -151,19 +151,16 @@ class Ingest:
         listed on the item with their reasons), or `rejected` when nothing in it was readable."""
         applied = self.apply(account, batch)
         unreadable = [*batch.unreadable, *applied.unfit]
+        if not unreadable:
+            self.store.inbox_mark(key, "applied")
+            return applied.results
+        metrics.add_metric(name="UnreadableRecords", unit="Count", value=len(unreadable))
         listed = [{"index": u.index, "reason": u.reason[:200]} for u in unreadable]
-        if unreadable:
-            metrics.add_metric(name="UnreadableRecords", unit="Count", value=len(unreadable))
-        if unreadable and not applied.stored:
-            reason = _summary(unreadable, batch.readable + len(batch.unreadable))
+        reason = _summary(unreadable, batch.readable + len(batch.unreadable))
+        if not applied.stored:
             self.store.inbox_mark(key, "rejected", reason, listed)
             raise PushRejected(reason)
-        if unreadable:
-            self.store.inbox_mark(
-                key, "partial", _summary(unreadable, batch.readable + len(batch.unreadable)), listed
-            )
-        else:
-            self.store.inbox_mark(key, "applied")
+        self.store.inbox_mark(key, "partial", reason, listed)
         return applied.results
 
 

@@ -11,6 +11,7 @@
 | balance      | ACCOUNT#{account}               | BALANCE                    | balance poller        |
 | token        | ACCOUNT#{account}               | TOKEN                      | token-based vendors   |
 | inbox        | INBOX#{account}                 | {received_at}#{uuid}       | every push, first     |
+| pulled       | PULLED#{account}                | {received_at}#{uuid}       | raw pulls, unreadable |
 
 A recipient's status only moves forward (Status.rank), enforced by a condition on every update,
 never by read-then-write. Events are not published here: the table stream is the outbox

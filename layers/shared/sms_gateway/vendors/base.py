@@ -140,10 +140,6 @@ def safe_reason(exc: BaseException) -> str:
     return f"unreadable record ({type(exc).__name__})"
 
 
-# What a parse of one record may raise on hostile input: never more than that record is lost.
-RECORD_ERRORS = (KeyError, IndexError, TypeError, ValueError, AttributeError, ArithmeticError, RecursionError)
-
-
 def read_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> tuple[list[T], list[Unreadable]]:
     """Parse records one by one: an unreadable record is set aside with its reason, never
     costing the others."""
@@ -156,7 +152,7 @@ def read_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> tuple
             parsed.append(parse(entry))
         except PushRejected as exc:
             unreadable.append(Unreadable(str(exc), entry, index))
-        except RECORD_ERRORS as exc:
+        except Exception as exc:  # parsing a record touches nothing but the record
             unreadable.append(Unreadable(safe_reason(exc), entry, index))
     return parsed, unreadable
 
@@ -192,7 +188,9 @@ def parse_each(
 
     parsed, unreadable = read_each(entries, parse)
     for record in unreadable:
-        fields = sorted(record.record)[:20] if isinstance(record.record, dict) else "not an object"
+        # Field names are the vendor's too: a number used as a key is masked like any other.
+        names = sorted(record.record)[:20] if isinstance(record.record, dict) else []
+        fields = [redact_numbers(str(name))[:40] for name in names] or "not an object"
         logger.error("unreadable pulled record", extra={"fields": fields, "reason": record.reason})
         if sink is not None:
             sink.skip(record)
