@@ -341,6 +341,27 @@ def test_a_pulled_record_the_table_cannot_hold_is_kept_raw_and_the_poll_goes_on(
     assert entry["record"]["vendor_message_id"] == "A" * 5000
 
 
+def test_a_pulled_answer_that_cannot_be_kept_raw_is_still_read_and_applied(
+    aws: AwsEnv, gateway: ActionV1Vendor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a submitted recipient whose report the vendor hands out once, and a table that
+    # refuses to keep the raw answer
+    from sms_gateway.store import Store
+
+    assert send(sqs_event({"id": "pull-3", "to": "13800138000", "content": "x"})) == []
+    gateway.reports.append(gateway.report_for("13800138000", "DELIVRD"))
+
+    def throttled(*args: Any, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "-"}}, "PutItem")
+
+    monkeypatch.setattr(Store, "pulled_put", throttled)
+    # When the reports poller runs
+    summary = poll("reports")
+    # Then the records already handed out are read and applied all the same
+    assert summary["cn-main"] == {"report_updated": 1}
+    assert aws.record("pull-3", "+8613800138000")["status"] == "delivered"  # type: ignore[index]
+
+
 def test_a_pulled_answer_that_cannot_be_parsed_at_all_is_still_kept(
     aws: AwsEnv, gateway: ActionV1Vendor, vendor: VendorServer
 ) -> None:

@@ -95,7 +95,19 @@ class PollService:
 
     def _sink(self, account: Account, kind: str) -> PullSink:
         """Keeps a pull's raw answer before it is parsed: some vendors hand a record out once."""
-        return PullSink(lambda body: self.store.pulled_put(account.name, kind, body, "kept"))
+
+        def keep(body: bytes) -> None:
+            try:
+                self.store.pulled_put(account.name, kind, body, "kept")
+            except Exception as exc:
+                # The records are handed out already: reading them on (and keeping them as a
+                # normalised batch) loses less than stopping here.
+                metrics.add_metric(name="PulledAnswersNotKept", unit="Count", value=1)
+                logger.warning(
+                    "pulled answer not kept", extra={"account": account.name, "error": type(exc).__name__}
+                )
+
+        return PullSink(keep)
 
     def _keep_unreadable(self, account: Account, kind: str, sink: PullSink) -> None:
         """Pulled records the parser could not read, kept raw with their reasons (never logged)."""
