@@ -141,3 +141,24 @@ def test_kept_pulled_batches_are_chunked_by_count_and_by_size() -> None:
         assert len(body) <= KEPT_BYTES_PER_ITEM + 40_000 and "truncated" not in _body_attributes(body)
     small: list[Any] = [InboundIn("+8613900000001", "hi", None, f"{n}") for n in range(450)]
     assert [len(c.inbound) for c in _chunks(small)] == [200, 200, 50]
+
+
+@pytest.mark.parametrize(
+    ("content", "charset", "expected"),
+    [
+        ('{"m": "余额不足"}'.encode(), None, {"m": "余额不足"}),
+        ('{"m": "余额不足"}'.encode("gbk"), "GBK", {"m": "余额不足"}),
+        ('{"m": "成功"}'.encode(), "ISO-8859-1", {"m": "成功"}),
+    ],
+)
+def test_a_vendor_answer_is_read_in_its_charset_within_bounds(
+    content: bytes, charset: str | None, expected: Any
+) -> None:
+    import requests
+
+    from sms_gateway.http import MAX_PULL_BYTES, _payload
+
+    response = requests.Response()
+    response._content = content
+    response.encoding = charset
+    assert load_json(_payload(response), max_bytes=MAX_PULL_BYTES) == expected

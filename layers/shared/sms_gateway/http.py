@@ -77,9 +77,15 @@ class VendorHttp:
 
 
 def _payload(response: requests.Response) -> bytes | str:
-    # A charset the answer declares (GBK, say) is honoured; otherwise JSON is UTF-8 (RFC 8259).
+    """The answer for the JSON parser: its bytes when they are UTF-8 (RFC 8259) and no other
+    charset is declared; otherwise the text as requests decodes it (a declared GBK, say, or its
+    guess), as response.json() did."""
     declared = (response.encoding or "").lower().replace("-", "").replace("_", "")
     if declared and declared not in {"utf8", "iso88591", "ascii", "usascii"}:
+        return response.text
+    try:
+        response.content.decode("utf-8")
+    except UnicodeDecodeError:
         return response.text
     return response.content
 
