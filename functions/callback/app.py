@@ -10,7 +10,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
 
-from sms_gateway.errors import ConfigurationError, NotFound, PushRejected, PushUnauthorized
+from sms_gateway.errors import (
+    ConfigurationError,
+    NotFound,
+    PushRejected,
+    PushTooLarge,
+    PushUnauthorized,
+    StorageUnavailable,
+)
 from sms_gateway.observability import logger, metrics, redact, tracer
 
 app = APIGatewayHttpResolver()
@@ -30,6 +37,11 @@ def _bad_request(exc: PushRejected) -> Response[dict[str, str]]:
     return _error(400, str(exc))
 
 
+@app.exception_handler(PushTooLarge)
+def _too_large(exc: PushTooLarge) -> Response[dict[str, str]]:
+    return _error(413, str(exc))
+
+
 @app.exception_handler(PushUnauthorized)
 def _unauthorized(exc: PushUnauthorized) -> Response[dict[str, str]]:
     return _error(401, str(exc))
@@ -41,12 +53,21 @@ def _not_found(exc: NotFound) -> Response[dict[str, str]]:
 
 
 @app.exception_handler(ConfigurationError)
+@app.exception_handler(StorageUnavailable)
 @app.exception_handler(ClientError)
 @app.exception_handler(BotoCoreError)
 def _unavailable(exc: Exception) -> Response[dict[str, str]]:
     # Nothing was acknowledged: the vendor keeps the report and pushes again.
     logger.exception("push not stored")
     return _error(503, "temporarily unavailable, push again later")
+
+
+@app.exception_handler(Exception)
+def _internal(exc: Exception) -> Response[dict[str, str]]:
+    # A defect of ours, never the body's (parsing turns every slip into a 400): no trace and no
+    # body in the answer or the log, only the type.
+    logger.error("push failed", extra={"error": type(exc).__name__})
+    return _error(500, "internal error")
 
 
 @app.not_found

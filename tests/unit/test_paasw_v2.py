@@ -257,7 +257,7 @@ def test_a_count_that_differs_from_the_records_is_not_refused() -> None:
         ('"text"', "expected"),
         ('{"result": []}', "expected"),
         ('{"count": 1, "data": "x"}', "expected"),
-        ('{"count": 1, "data": [7]}', "record 0 is not an object"),
+        ('{"count": 1, "data": [7]}', "record 0 is not a JSON object"),
         (
             '{"count": 1, "data": [{"mobile": "13900000001", "batchId": "1"}]}',
             "needs batchId, mobile and chnRptCode",

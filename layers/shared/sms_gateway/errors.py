@@ -62,6 +62,14 @@ class PushRejected(SmsGatewayError):
     """A pushed body that cannot be parsed or is not in the vendor's format (answered 400)."""
 
 
+class PushTooLarge(PushRejected):
+    """A pushed body above the size bound (answered 413; a sample of it is kept)."""
+
+
+class StorageUnavailable(SmsGatewayError):
+    """Our table failed in a way that may heal (throttling, an outage): answered 503."""
+
+
 class PushUnauthorized(SmsGatewayError):
     """A push whose token or vendor credentials do not match (answered 401)."""
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from sms_gateway import failures
 from sms_gateway.errors import VendorUnavailable
+from sms_gateway.limits import MAX_PULL_BYTES, InputRefused, load_json
 from sms_gateway.observability import logger
 
 
@@ -36,24 +36,49 @@ class VendorHttp:
             raise failure
         return response
 
-    def json(self, method: str, url: str, *, sends: bool = False, exact: bool = False, **kwargs: Any) -> Any:
-        """The JSON answer; a non-JSON or non-2xx answer is a VendorUnavailable.
+    def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        sends: bool = False,
+        exact: bool = False,
+        keep: Callable[[bytes], object] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The JSON answer, within the bounds of limits.py; a non-JSON or non-2xx answer is a
+        VendorUnavailable.
 
         ``exact`` reads decimals as Decimal, never float: for ids and amounts that must not round.
+        ``keep`` receives the raw answer before it is parsed (pulls that hand records out once).
         """
         response = self.request(method, url, sends=sends, **kwargs)
         if response.status_code >= 400:
             # The vendor answered and refused: nothing was sent.
             raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
+        if keep is not None:
+            keep(response.content)
         try:
-            return json.loads(response.content, parse_float=Decimal) if exact else response.json()
-        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-            logger.warning(
-                "vendor answered non-JSON", extra={"url": _host(url), "prefix": response.text[:80]}
-            )
+            return load_json(_payload(response), max_bytes=MAX_PULL_BYTES, exact=exact)
+        except InputRefused as exc:
+            logger.warning("vendor answered unreadable JSON", extra={"url": _host(url), "reason": exc.reason})
             raise failures.garbled(
-                _host(url), f"answered non-JSON (HTTP {response.status_code})", sends=sends
+                _host(url), f"answered {exc.reason} (HTTP {response.status_code})", sends=sends
             ) from exc
+
+
+def _payload(response: requests.Response) -> bytes | str:
+    """The answer for the JSON parser: its bytes when they are UTF-8 (RFC 8259) and no other
+    charset is declared; otherwise the text as requests decodes it (a declared GBK, say, or its
+    guess), as response.json() did."""
+    declared = (response.encoding or "").lower().replace("-", "").replace("_", "")
+    if declared and declared not in {"utf8", "iso88591", "ascii", "usascii"}:
+        return response.text
+    try:
+        response.content.decode("utf-8")
+    except UnicodeDecodeError:
+        return response.text
+    return response.content
 
 
 def _host(url: str) -> str:

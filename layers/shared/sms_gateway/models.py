@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -232,9 +233,40 @@ class HttpAnswer:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """A pushed or pulled record that could not be read or stored, kept raw for inspection and
+    replay. ``reason`` never quotes a value (numbers and texts stay out of logs and answers)."""
+
+    reason: str
+    record: Any = None  # the record as the vendor gave it (parsed JSON), when there is one
+    index: int | None = None  # its position in the push or pull
+
+
+@dataclass(frozen=True)
 class PushBatch:
     reports: tuple[ReportIn, ...] = ()
     inbound: tuple[InboundIn, ...] = ()
+    unreadable: tuple[Unreadable, ...] = ()
+
+    @property
+    def readable(self) -> int:
+        return len(self.reports) + len(self.inbound)
+
+
+class PullSink:
+    """What a pull hands over besides its records: the raw answer, before it is parsed (some
+    vendors hand each record out only once), and the records it could not read."""
+
+    def __init__(self, keep_raw: Callable[[bytes], object] | None = None) -> None:
+        self._keep_raw = keep_raw
+        self.unreadable: list[Unreadable] = []
+
+    def raw(self, body: bytes) -> None:
+        if self._keep_raw is not None:
+            self._keep_raw(body)
+
+    def skip(self, record: Unreadable) -> None:
+        self.unreadable.append(record)
 
 
 # ---------------------------------------------------------------------------- kept batches

@@ -1,25 +1,42 @@
 """The scheduled jobs: pull reports, pull MO, read balances, for every account whose vendor has them.
 
 One account's failure never stops the others: it is logged and counted, and the next run tries again.
-Some vendors hand each pulled record out only once, so a pulled batch is kept in the table (in
-one write per few hundred records) before it is applied; if applying fails part way, the next
-reports poll replays it, as it replays stored pushes whose apply failed.
+Some vendors hand each pulled record out only once, so their raw answer is kept (PULLED#, state
+`kept`) before it is parsed, a record the parser cannot read is kept raw with its reason (state
+`unreadable`), and the normalised batch is kept in the table (one write per few hundred records)
+before it is applied; if applying fails part way, the next reports poll replays it, as it
+replays stored pushes whose apply failed.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import asdict
+from typing import Any, TypeVar
 
 from sms_gateway.accounts import Account, AccountRegistry
-from sms_gateway.errors import SmsGatewayError
-from sms_gateway.ingest import Ingest, PushService
-from sms_gateway.models import PULLED_BATCH, InboundIn, PendingRecipient, PushBatch, ReportIn, batch_to_json
+from sms_gateway.errors import PushRejected, SmsGatewayError
+from sms_gateway.ingest import Ingest, PushService, unfit_reason
+from sms_gateway.models import (
+    PULLED_BATCH,
+    InboundIn,
+    PendingRecipient,
+    PullSink,
+    PushBatch,
+    ReportIn,
+    Unreadable,
+    batch_to_json,
+)
 from sms_gateway.observability import logger, metrics
 from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
 
-KEPT_RECORDS_PER_ITEM = 200  # a kept batch item stays well under DynamoDB's 400 KB
+# A kept batch item stays well under DynamoDB's 400 KB: at most this many records, or this size
+# (kept compressed when it is large; compressing never makes it much larger).
+KEPT_RECORDS_PER_ITEM = 200
+KEPT_BYTES_PER_ITEM = 250_000
+T = TypeVar("T", ReportIn, InboundIn)
 
 
 class PollService:
@@ -55,18 +72,57 @@ class PollService:
     def _apply_pulled(self, account: Account, kind: str, batch: PushBatch) -> dict[str, int]:
         """Keep a pulled batch, then apply it: nothing that was pulled is lost if applying fails."""
         results: dict[str, int] = {}
-        items = [*batch.reports, *batch.inbound]
-        for start in range(0, len(items), KEPT_RECORDS_PER_ITEM):
-            part = items[start : start + KEPT_RECORDS_PER_ITEM]
-            chunk = PushBatch(
-                tuple(i for i in part if isinstance(i, ReportIn)),
-                tuple(i for i in part if isinstance(i, InboundIn)),
-            )
+        for chunk in _chunks([*batch.reports, *batch.inbound]):
             key = self.store.inbox_put(account.name, kind, batch_to_json(chunk).encode(), PULLED_BATCH)
-            for name, count in self.ingest.apply(account, chunk).items():
+            try:
+                settled = self.ingest.settle(account, key, chunk)
+            except PushRejected:  # every record of the chunk set aside: listed on its item
+                continue
+            for name, count in settled.items():
                 results[name] = results.get(name, 0) + count
-            self.store.inbox_mark(key, "applied")
         return results
+
+    def _fit(self, sink: PullSink, records: list[T]) -> list[T]:
+        """The pulled records the table can hold; the others join the unreadable ones, kept raw."""
+        fit = []
+        for record in records:
+            reason = unfit_reason(record)
+            if reason is None:
+                fit.append(record)
+            else:
+                sink.skip(Unreadable(reason, asdict(record)))
+        return fit
+
+    def _sink(self, account: Account, kind: str) -> PullSink:
+        """Keeps a pull's raw answer before it is parsed: some vendors hand a record out once."""
+
+        def keep(body: bytes) -> None:
+            try:
+                self.store.pulled_put(account.name, kind, body, "kept")
+            except Exception as exc:
+                # The records are handed out already: reading them on (and keeping them as a
+                # normalised batch) loses less than stopping here.
+                metrics.add_metric(name="PulledAnswersNotKept", unit="Count", value=1)
+                logger.warning(
+                    "pulled answer not kept", extra={"account": account.name, "error": type(exc).__name__}
+                )
+
+        return PullSink(keep)
+
+    def _keep_unreadable(self, account: Account, kind: str, sink: PullSink) -> None:
+        """Pulled records the parser could not read, kept raw with their reasons (never logged)."""
+        if not sink.unreadable:
+            return
+        metrics.add_metric(name="UnreadableRecords", unit="Count", value=len(sink.unreadable))
+        body = json.dumps(
+            [{"index": u.index, "reason": u.reason, "record": u.record} for u in sink.unreadable],
+            ensure_ascii=False,
+            default=str,
+        )
+        reason = f"{len(sink.unreadable)} pulled records unreadable; first: {sink.unreadable[0].reason}"
+        self.store.pulled_put(
+            account.name, kind, body.encode("utf-8", errors="replace"), "unreadable", reason
+        )
 
     def poll_reports(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
@@ -80,7 +136,9 @@ class PollService:
                 handed.extend(rows)
                 return rows
 
-            reports = adapter.pull_reports(pending)
+            sink = self._sink(account, "report")
+            reports = self._fit(sink, adapter.pull_reports(pending, sink))
+            self._keep_unreadable(account, "report", sink)
             results = self._apply_pulled(account, "report", PushBatch(reports=tuple(reports)))
             # Those asked about and still without an answer wait their turn behind the others.
             final = {(r.vendor_message_id, r.recipient) for r in reports if r.status.final}
@@ -92,7 +150,10 @@ class PollService:
 
     def poll_inbound(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
-            return self._apply_pulled(account, "mo", PushBatch(inbound=tuple(adapter.pull_inbound())))
+            sink = self._sink(account, "mo")
+            inbound = self._fit(sink, adapter.pull_inbound(sink))
+            self._keep_unreadable(account, "mo", sink)
+            return self._apply_pulled(account, "mo", PushBatch(inbound=tuple(inbound)))
 
         return self._each("PollInbound", lambda a: a.pulls_inbound, run)
 
@@ -103,3 +164,27 @@ class PollService:
             return f"{balance.amount} {balance.currency}"
 
         return self._each("PollBalance", lambda a: True, run)
+
+
+def _batch(records: list[ReportIn | InboundIn]) -> PushBatch:
+    return PushBatch(
+        tuple(r for r in records if isinstance(r, ReportIn)),
+        tuple(r for r in records if isinstance(r, InboundIn)),
+    )
+
+
+def _chunks(records: list[ReportIn | InboundIn]) -> list[PushBatch]:
+    """Records in batches of at most KEPT_RECORDS_PER_ITEM and about KEPT_BYTES_PER_ITEM."""
+    chunks: list[PushBatch] = []
+    part: list[ReportIn | InboundIn] = []
+    size = 0
+    for record in records:
+        weight = len(batch_to_json(_batch([record])).encode())
+        if part and (len(part) >= KEPT_RECORDS_PER_ITEM or size + weight > KEPT_BYTES_PER_ITEM):
+            chunks.append(_batch(part))
+            part, size = [], 0
+        part.append(record)
+        size += weight
+    if part:
+        chunks.append(_batch(part))
+    return chunks

@@ -38,6 +38,7 @@ from sms_gateway.errors import (
     UnsupportedRecipient,
     VendorUnavailable,
 )
+from sms_gateway.limits import MAX_SEND_REQUEST_BYTES, InputRefused, load_json
 from sms_gateway.models import (
     MESSAGE_ID_PATTERN,
     OutboundItem,
@@ -138,7 +139,7 @@ class SendService:
         sqs_id = record["messageId"]
         body: Any = None
         try:
-            body = json.loads(record.get("body") or "")
+            body = load_json(record.get("body") or "", max_bytes=MAX_SEND_REQUEST_BYTES)
             if not isinstance(body, dict):
                 raise InvalidSendRequest("the message body must be a JSON object")
             request = SendRequest.model_validate(body)
@@ -149,7 +150,7 @@ class SendService:
                 raise InvalidSendRequest(
                     f"vendor {account.vendor} does not support templates; send 'content'"
                 )
-        except (json.JSONDecodeError, ValidationError, InvalidSendRequest, UnknownAccount) as exc:
+        except (InputRefused, ValidationError, InvalidSendRequest, UnknownAccount) as exc:
             self._reject_request(sqs_id, body, _reason(exc))
             outcomes[sqs_id] = Outcome.DONE
             return None
@@ -238,7 +239,9 @@ class SendService:
                 try:
                     numbers.append(to_e164(str(raw)))
                 except UnsupportedRecipient:
-                    numbers.append(str(raw).strip()[:32])
+                    # An empty string cannot key the recipient index: such a number is not named.
+                    if str(raw).strip():
+                        numbers.append(str(raw).strip()[:32])
         logger.warning("send request refused", extra={"message_id": message_id, "reason": reason})
         metrics.add_metric(name="RequestsRefused", unit="Count", value=1)
         self._record(
@@ -457,8 +460,11 @@ def _reason(exc: Exception) -> str:
         first = exc.errors(include_input=False, include_url=False)
         parts = [f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in first[:3]]
         return "; ".join(parts)
-    if isinstance(exc, json.JSONDecodeError):
-        return "the message body is not valid JSON"
+    if isinstance(exc, InputRefused):
+        # The position of a JSON error is noise to a backend; a bound it broke is not.
+        if "valid JSON" in exc.reason:
+            return "the message body is not valid JSON"
+        return f"the message body is refused: {exc.reason}"
     return str(exc)
 
 

@@ -11,6 +11,7 @@
 | balance      | ACCOUNT#{account}               | BALANCE                    | balance poller        |
 | token        | ACCOUNT#{account}               | TOKEN                      | token-based vendors   |
 | inbox        | INBOX#{account}                 | {received_at}#{uuid}       | every push, first     |
+| pulled       | PULLED#{account}                | {received_at}#{uuid}       | raw pulls, unreadable |
 
 A recipient's status only moves forward (Status.rank), enforced by a condition on every update,
 never by read-then-write. Events are not published here: the table stream is the outbox
@@ -22,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+import zlib
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -35,11 +37,18 @@ from botocore.exceptions import ClientError
 
 from sms_gateway.aws import client
 from sms_gateway.clock import iso, utcnow
+from sms_gateway.limits import SAMPLE_BYTES
 from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn, Status
 from sms_gateway.phone import cn_mask, matches_mask
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
+
+# Kept bodies: inline text up to this size, else compressed up to the other (the item limit is
+# 400 KB, attribute names and the rest included).
+INLINE_BODY_BYTES = 100_000
+PACKED_BODY_BYTES = 300_000
+KEPT_SECONDS = 7 * 86400
 
 # Items whose change becomes an event (the stream filter in template.yaml uses the same names).
 RECIPIENT, INBOUND, BALANCE = "recipient", "inbound", "balance"
@@ -531,8 +540,11 @@ class Store:
     def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool:
         """Store an MO once; a repeated push of the same MO is recognised and not stored again."""
         received = iso(inbound.received_at) if inbound.received_at else (inbound.raw_time or "-")
+        # When the vendor shows a masked form, the MO is known by it alone: the same MO pushed
+        # with the full number and pulled masked (pwd_v1) is then stored, and published, once.
+        sender = None if inbound.sender_mask else inbound.sender
         key = inbound.vendor_message_id or _digest(
-            inbound.sender, inbound.sender_mask, inbound.content, inbound.ext_no, inbound.raw_time
+            sender, inbound.sender_mask, inbound.content, inbound.ext_no, inbound.raw_time
         )
         return self._put(
             {
@@ -572,33 +584,78 @@ class Store:
             }
         )
 
-    # ------------------------------------------------------------------ pushes (inbox)
-    def inbox_put(self, account: str, kind: str, body: bytes, content_type: str) -> tuple[str, str]:
-        """Keep a pushed body as received, before parsing it: nothing between here and the ack drops it."""
+    # ------------------------------------------------------------------ pushes (inbox), pulls
+    def inbox_put(
+        self,
+        account: str,
+        kind: str,
+        body: bytes,
+        content_type: str,
+        *,
+        state: str = "received",
+        reason: str | None = None,
+        sample_only: bool = False,
+    ) -> tuple[str, str]:
+        """Keep a pushed body as received, before parsing it: nothing between here and the ack drops it.
+
+        A body is kept in a form the table can always hold (see _body_attributes), or only as a
+        sample when it is refused for its size. Only items in state `received` wait on the
+        replay index.
+        """
         pk, sk = f"INBOX#{account}", f"{iso(utcnow())}#{uuid.uuid4().hex}"
+        item: dict[str, Any] = {
+            "pk": pk,
+            "sk": sk,
+            "type": "inbox",
+            "kind": kind,
+            "state": state,
+            "reason": reason[:500] if reason else None,
+            "content_type": content_type[:200],
+            **_body_attributes(body, whole=not sample_only),
+            "expires_at": self._expires(KEPT_SECONDS),
+        }
+        if state == "received":
+            # Sparse: on the `pending` index until applied or rejected, so replay finds it.
+            item.update(pending_pk=f"REPLAY#{account}", pending_sk=sk)
+        self._put(item)
+        return pk, sk
+
+    def pulled_put(
+        self, account: str, kind: str, body: bytes, state: str, reason: str | None = None
+    ) -> tuple[str, str]:
+        """Keep what a pull received (state `kept`, before parsing) or could not read (state
+        `unreadable`), for inspection and replay by hand. Never on the replay index: the records
+        that were read are kept and replayed as a normalised batch (polling.py)."""
+        pk, sk = f"PULLED#{account}", f"{iso(utcnow())}#{uuid.uuid4().hex}"
         self._put(
             {
                 "pk": pk,
                 "sk": sk,
-                "type": "inbox",
+                "type": "pulled",
                 "kind": kind,
-                "state": "received",
-                "content_type": content_type,
-                "body": body.decode("utf-8", errors="replace")[:300_000],
-                # Sparse: on the `pending` index until applied or rejected, so replay finds it.
-                "pending_pk": f"REPLAY#{account}",
-                "pending_sk": sk,
-                "expires_at": self._expires(7 * 86400),
+                "state": state,
+                "reason": reason[:500] if reason else None,
+                **_body_attributes(body),
+                "expires_at": self._expires(KEPT_SECONDS),
             }
         )
         return pk, sk
 
-    def inbox_mark(self, key: tuple[str, str], state: str, reason: str | None = None) -> None:
+    def inbox_mark(
+        self,
+        key: tuple[str, str],
+        state: str,
+        reason: str | None = None,
+        unreadable: list[dict[str, Any]] | None = None,
+    ) -> None:
         values: dict[str, Any] = {":state": state}
         update = "SET #state = :state"
         if reason:
             update += ", reason = :reason"
             values[":reason"] = reason[:500]
+        if unreadable:
+            update += ", unreadable = :unreadable"
+            values[":unreadable"] = unreadable[:100]
         update += " REMOVE pending_pk, pending_sk"
         self._db.update_item(
             TableName=self.table,
@@ -608,7 +665,21 @@ class Store:
             ExpressionAttributeValues=serialize(values),
         )
 
-    def inbox_unprocessed(self, account: str, older_than_seconds: int = 60) -> list[dict[str, Any]]:
+    def inbox_failed(self, key: tuple[str, str], reason: str) -> int:
+        """Count one failed replay of a kept item (it stays on the replay index); returns the count."""
+        answer = self._db.update_item(
+            TableName=self.table,
+            Key=serialize({"pk": key[0], "sk": key[1]}),
+            UpdateExpression="SET last_error = :reason ADD replay_failures :one",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=serialize({":reason": reason[:500], ":one": 1}),
+            ReturnValues="UPDATED_NEW",
+        )
+        return int(deserialize(answer["Attributes"])["replay_failures"])
+
+    def inbox_unprocessed(
+        self, account: str, older_than_seconds: int = 60, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Pushes stored but not applied (the apply failed after the body was kept), for replay.
 
         Read from the sparse `pending` index, where only unapplied pushes stay, so applied ones
@@ -625,8 +696,8 @@ class Store:
         while True:
             page = self._db.query(**kwargs)
             found.extend(deserialize(i) for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return found
+            if "LastEvaluatedKey" not in page or (limit is not None and len(found) >= limit):
+                return found[:limit]
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ------------------------------------------------------------------ tokens
@@ -661,6 +732,36 @@ class Store:
         except ClientError as exc:
             if not _conditional_failed(exc):
                 raise
+
+
+def _body_attributes(body: bytes, *, whole: bool = True) -> dict[str, Any]:
+    """A kept body in a form a DynamoDB item (400 KB) can always hold: the text when it is short
+    UTF-8, else the exact bytes compressed (Binary), else a sample with the size and a digest."""
+    size, digest = len(body), hashlib.sha256(body).hexdigest()
+    if whole and size <= INLINE_BODY_BYTES:
+        try:
+            return {"body": body.decode("utf-8")}
+        except UnicodeDecodeError:
+            pass
+    packed = zlib.compress(body, 6) if whole else b""
+    if whole and len(packed) <= PACKED_BODY_BYTES:
+        return {"body_z": packed, "body_bytes": size, "body_sha256": digest}
+    return {
+        "body_sample": body[:SAMPLE_BYTES].decode("utf-8", errors="replace"),
+        "body_bytes": size,
+        "body_sha256": digest,
+        "truncated": True,
+    }
+
+
+def kept_body(item: dict[str, Any]) -> bytes | None:
+    """The body of a kept push or pull as it was received; None when only a sample was kept."""
+    if "body" in item:
+        return str(item["body"]).encode("utf-8")
+    if "body_z" in item:
+        packed = item["body_z"]
+        return zlib.decompress(bytes(packed.value if hasattr(packed, "value") else packed))
+    return None
 
 
 def _report_from_item(lookup_pk: str, item: dict[str, Any]) -> ReportIn:

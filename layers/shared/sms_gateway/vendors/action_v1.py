@@ -23,7 +23,9 @@ default 1000), `p2p_line_separator` ("\n" by default; the document's example URL
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -35,6 +37,7 @@ from sms_gateway.models import (
     HttpAnswer,
     InboundIn,
     OutboundItem,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -43,7 +46,14 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.phone import from_vendor
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
+from sms_gateway.vendors.base import (
+    PendingSource,
+    VendorAdapter,
+    frame_sign,
+    json_body,
+    parse_each,
+    push_batch,
+)
 
 # STATUS table (document section 7): the outcome of the whole request.
 STATUS_CODES: dict[str, str] = {
@@ -136,6 +146,30 @@ def stat_status(stat: str) -> tuple[Status, str]:
     return Status.UNDELIVERED, "运营商返回的失败代码"
 
 
+def _text(value: object, *, strip: bool = True) -> str:
+    """A pushed or pulled field as text, whatever JSON type it came in (numbers, NaN, objects):
+    raw vendor values are stored as text, never as values the table may refuse."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip() if strip else value
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    raise ValueError("a field is not text or a number")
+
+
+def _raw_time(value: object) -> str | None:
+    """The pushed `time` kept as the vendor wrote it, as text whatever its JSON type (a time that
+    is not one of ours is kept raw; it only leaves occurred_at empty)."""
+    if value is None or value == "":
+        return None
+    return value.strip() if isinstance(value, str) else json.dumps(value, default=str)[:65]
+
+
 def result_status(result: object) -> tuple[Status, str]:
     code = str(result).strip()
     return RESULT_CODES.get(code, (Status.FAILED, "未知的提交错误代码"))
@@ -165,9 +199,15 @@ class ActionV1Adapter(VendorAdapter):
         extension = submission.ext_no if submission and submission.ext_no else ""
         return base + extension
 
-    def _call(self, form: dict[str, str], *, sends: bool = False) -> dict[str, Any]:
+    def _call(
+        self,
+        form: dict[str, str],
+        *,
+        sends: bool = False,
+        keep: Callable[[bytes], object] | None = None,
+    ) -> dict[str, Any]:
         form = {**form, "account": self.account.credentials["account"], "rt": "json"}
-        answer = self.http.json("POST", self.url("/sms"), data=form, sends=sends)
+        answer = self.http.json("POST", self.url("/sms"), data=form, sends=sends, keep=keep)
         if not isinstance(answer, dict):
             raise failures.garbled("action_v1 /sms", "answered JSON that is not an object", sends=sends)
         status = str(answer.get("status", "")).strip()
@@ -245,12 +285,12 @@ class ActionV1Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- reports and MO
     def _report(self, entry: dict[str, Any]) -> ReportIn:
-        stat = str(entry.get("stat", "")).strip()
+        stat = _text(entry.get("stat"))
         status, description = stat_status(stat)
-        raw_time = entry.get("time")
+        raw_time = _raw_time(entry.get("time"))
         return ReportIn(
-            vendor_message_id=str(entry["mid"]),
-            recipient=from_vendor(str(entry["mobile"])),
+            vendor_message_id=_text(entry["mid"]),
+            recipient=from_vendor(_text(entry["mobile"])),
             status=status,
             vendor_status=stat,
             description=description,
@@ -259,32 +299,30 @@ class ActionV1Adapter(VendorAdapter):
         )
 
     def _inbound(self, entry: dict[str, Any]) -> InboundIn:
-        raw_time = entry.get("time")
-        mid = entry.get("mid")
+        raw_time = _raw_time(entry.get("time"))
+        mid = _text(entry.get("mid"))
+        access = _text(entry.get("accessCode"))
         return InboundIn(
-            sender=from_vendor(str(entry["mobile"])),
-            content=str(entry.get("content", "")),
+            sender=from_vendor(_text(entry["mobile"])),
+            content=_text(entry.get("content"), strip=False),
             received_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
             raw_time=raw_time,
-            ext_no=str(entry["accessCode"]) if entry.get("accessCode") not in (None, "") else None,
-            vendor_message_id=str(mid) if mid not in (None, "") else None,
+            ext_no=access or None,
+            vendor_message_id=mid or None,
         )
 
-    def _split(self, entries: list[Any]) -> PushBatch:
-        reports, inbound = [], []
-        for entry in entries:
-            if not isinstance(entry, dict) or "flag" not in entry or not entry.get("mobile"):
-                raise PushRejected("each record needs flag and mobile")
-            flag = int(str(entry["flag"]).strip() or -1)
-            if flag == FLAG_REPORT:
-                if not entry.get("mid") or entry.get("stat") in (None, ""):
-                    raise PushRejected("a report (flag 1) needs mid and stat")
-                reports.append(self._report(entry))
-            elif flag == FLAG_MO:
-                inbound.append(self._inbound(entry))
-            else:
-                raise PushRejected(f"unknown flag {entry['flag']!r} (0 = MO, 1 = report)")
-        return PushBatch(tuple(reports), tuple(inbound))
+    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
+        if "flag" not in entry or not entry.get("mobile"):
+            raise ValueError("each record needs flag and mobile")
+        text = _text(entry["flag"])
+        flag = int(text) if text.isdigit() and len(text) < 4 else None
+        if flag == FLAG_REPORT:
+            if not entry.get("mid") or entry.get("stat") in (None, ""):
+                raise ValueError("a report (flag 1) needs mid and stat")
+            return self._report(entry)
+        if flag == FLAG_MO:
+            return self._inbound(entry)
+        raise ValueError("unknown flag (0 = MO, 1 = report)")
 
     def parse_push(self, push: PushRequest) -> PushBatch:
         body = json_body(push)
@@ -292,27 +330,36 @@ class ActionV1Adapter(VendorAdapter):
         entries = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
         if entries is None:
             raise PushRejected("expected a JSON array of records")
-        try:
-            return self._split(entries)
-        except (TypeError, ValueError) as exc:
-            raise PushRejected(f"malformed record: {exc}") from exc
+        return push_batch(entries, self._record)
 
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         return HttpAnswer(200, "OK", "text/plain")
 
-    def _pull(self, action: str, size_option: str, maximum: int) -> list[dict[str, Any]]:
+    def _pull(self, action: str, size_option: str, maximum: int, sink: PullSink | None) -> list[Any]:
         size = max(10, min(maximum, int(str(self.option(size_option, 1000)))))
-        answer = self._call({"action": action, "size": str(size), "password": self._password()})
+        # Destructive: the raw answer is kept (sink) before anything is read from it.
+        answer = self._call(
+            {"action": action, "size": str(size), "password": self._password()},
+            keep=sink.raw if sink else None,
+        )
         entries = answer.get("list") or []
-        return [e for e in entries if isinstance(e, dict)]
+        return entries if isinstance(entries, list) else [entries]
 
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
-        entries = [e for e in self._pull("report", "report_pull_size", 10000) if str(e.get("flag", 1)) == "1"]
-        return parse_each(entries, self._report)
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
+        entries = [
+            e
+            for e in self._pull("report", "report_pull_size", 10000, sink)
+            if not isinstance(e, dict) or _text(e.get("flag", 1)) == "1"
+        ]
+        return parse_each(entries, self._report, sink)
 
-    def pull_inbound(self) -> list[InboundIn]:
-        entries = [e for e in self._pull("mo", "mo_pull_size", 1000) if str(e.get("flag", 0)) == "0"]
-        return parse_each(entries, self._inbound)
+    def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
+        entries = [
+            e
+            for e in self._pull("mo", "mo_pull_size", 1000, sink)
+            if not isinstance(e, dict) or _text(e.get("flag", 0)) == "0"
+        ]
+        return parse_each(entries, self._inbound, sink)
 
     # ----------------------------------------------------------------- balance
     def balance(self) -> BalanceIn:

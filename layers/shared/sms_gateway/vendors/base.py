@@ -14,18 +14,22 @@ from typing import Any, ClassVar, TypeVar
 from sms_gateway.accounts import Account
 from sms_gateway.errors import PushRejected, VendorUnavailable
 from sms_gateway.http import VendorHttp
+from sms_gateway.limits import MAX_PUSH_BYTES, InputRefused, load_json
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
     InboundIn,
     PendingRecipient,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
     Submission,
     SubmitOutcome,
+    Unreadable,
 )
 from sms_gateway.observability import logger
+from sms_gateway.phone import redact_numbers
 from sms_gateway.tokens import TokenCache
 
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
@@ -129,48 +133,96 @@ class VendorAdapter(ABC):
         return HttpAnswer(200, "", "text/plain")
 
     # ----------------------------------------------------------------- polling
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+    # A pull hands its raw answer to ``sink`` before parsing it (vendors that hand a record out
+    # once), and each record it cannot read; it returns the records it could.
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         return []
 
-    def pull_inbound(self) -> list[InboundIn]:
+    def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
         return []
 
     @abstractmethod
     def balance(self) -> BalanceIn: ...
 
 
-def json_body(push: PushRequest) -> object:
-    """The pushed body as JSON, or PushRejected with a short reason."""
-    import json  # noqa: PLC0415
+def json_body(push: PushRequest, *, exact: bool = False) -> object:
+    """The pushed body as JSON within the bounds of limits.py, or PushRejected with a short reason."""
+    return bounded_json(push.body, exact=exact)
 
-    if not push.body.strip():
-        raise PushRejected("empty body")
+
+def bounded_json(data: bytes | str, *, exact: bool = False) -> object:
+    """Pushed JSON (a body, or a form field holding JSON) within bounds, or PushRejected."""
     try:
-        return json.loads(push.body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise PushRejected("body is not UTF-8") from exc
-    except json.JSONDecodeError as exc:
-        raise PushRejected(f"body is not valid JSON (line {exc.lineno} column {exc.colno})") from exc
+        return load_json(data, max_bytes=MAX_PUSH_BYTES, exact=exact)
+    except InputRefused as exc:
+        raise PushRejected(exc.reason) from exc
 
 
-def parse_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> list[T]:
-    """Parse pulled records one by one. Pulled records are often handed out once: one unreadable
-    record is logged (its field names, never its values) and skipped, never costing the others."""
-    from sms_gateway.observability import logger  # noqa: PLC0415
-    from sms_gateway.phone import redact_numbers  # noqa: PLC0415
+def safe_reason(exc: BaseException) -> str:
+    """Why a record was unreadable, without quoting any of its values: our own messages name
+    fields only; Python's (int(), KeyError, ...) quote the value, so only their type is kept."""
+    text = str(exc)
+    if isinstance(exc, KeyError):
+        return "a required field is missing"
+    if text and "'" not in text and '"' not in text and len(text) <= 160:
+        return redact_numbers(text)
+    return f"unreadable record ({type(exc).__name__})"
 
+
+def read_each(entries: list[Any], parse: Callable[[dict[str, Any]], T]) -> tuple[list[T], list[Unreadable]]:
+    """Parse records one by one: an unreadable record is set aside with its reason, never
+    costing the others."""
     parsed: list[T] = []
-    for entry in entries:
+    unreadable: list[Unreadable] = []
+    for index, entry in enumerate(entries):
         try:
             if not isinstance(entry, dict):
-                raise TypeError("not an object")
+                raise TypeError(f"record {index} is not a JSON object")
             parsed.append(parse(entry))
-        except (KeyError, TypeError, ValueError) as exc:
-            fields = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
-            logger.error(
-                "skipping an unreadable pulled record",
-                extra={"fields": fields, "reason": redact_numbers(str(exc))},
-            )
+        except PushRejected as exc:
+            unreadable.append(Unreadable(str(exc), entry, index))
+        except Exception as exc:  # parsing a record touches nothing but the record
+            unreadable.append(Unreadable(safe_reason(exc), entry, index))
+    return parsed, unreadable
+
+
+def push_batch(
+    entries: list[Any], parse: Callable[[dict[str, Any]], ReportIn | InboundIn | None]
+) -> PushBatch:
+    """A pushed array as a batch: what is readable, and what is not (kept raw by ingest). A parse
+    returning None read a record that carries nothing to apply. Nothing readable at all is a
+    PushRejected: the push is answered 400 (and kept)."""
+    parsed, unreadable = read_each(entries, parse)
+    if unreadable and not parsed:
+        first = unreadable[0]
+        if len(entries) == 1:
+            raise PushRejected(first.reason)
+        raise PushRejected(
+            f"none of {len(entries)} records readable; record {first.index}: {first.reason}"[:300]
+        )
+    return PushBatch(
+        tuple(r for r in parsed if isinstance(r, ReportIn)),
+        tuple(i for i in parsed if isinstance(i, InboundIn)),
+        tuple(unreadable),
+    )
+
+
+def parse_each(
+    entries: list[Any], parse: Callable[[dict[str, Any]], T], sink: PullSink | None = None
+) -> list[T]:
+    """Parse pulled records one by one. Pulled records are often handed out once: one unreadable
+    record is handed to the sink (kept raw by the poller) and logged by its field names, never
+    its values."""
+    from sms_gateway.observability import logger  # noqa: PLC0415
+
+    parsed, unreadable = read_each(entries, parse)
+    for record in unreadable:
+        # Field names are the vendor's too: a number used as a key is masked like any other.
+        names = sorted(record.record)[:20] if isinstance(record.record, dict) else []
+        fields = [redact_numbers(str(name))[:40] for name in names] or "not an object"
+        logger.error("unreadable pulled record", extra={"fields": fields, "reason": record.reason})
+        if sink is not None:
+            sink.skip(record)
     return parsed
 
 

@@ -83,6 +83,7 @@ from sms_gateway.models import (
     HttpAnswer,
     OutboundItem,
     PendingRecipient,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -92,7 +93,7 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, push_batch
 
 API = "/api/v1/international/sms"
 SEND_TIME_FORMAT = "%Y%m%d%H%M%S"
@@ -325,9 +326,7 @@ class IntlV1Adapter(VendorAdapter):
         decided = report_status(entry["status"], error_code, pushed=pushed)
         if decided is None:
             if pushed or _text(entry["status"]) != NO_STATUS_YET:
-                raise ValueError(
-                    f"unknown status {_text(entry['status'])[:10]!r} (0 sent, 1 none yet, 2 failed)"
-                )
+                raise ValueError("unknown status (0 sent, 1 none yet, 2 failed)")
             return None
         status, description = decided
         raw_time = _text(entry.get("timestamp")) or None
@@ -356,23 +355,15 @@ class IntlV1Adapter(VendorAdapter):
         if isinstance(body, dict) and "msgId" not in body and isinstance(body.get("data"), list | dict):
             body = body["data"]
         entries = body if isinstance(body, list) else [body]
-        reports = []
-        for entry in entries:
-            if not isinstance(entry, dict):
-                raise PushRejected("expected a report object (msgId, mobile, status)")
-            try:
-                report = self._report(entry, pushed=True)
-            except (TypeError, ValueError) as exc:
-                raise PushRejected(str(exc)) from exc
-            if report is not None:
-                reports.append(report)
-        return PushBatch(reports=tuple(reports))
+        if not any(isinstance(entry, dict) for entry in entries):
+            raise PushRejected("expected a report object (msgId, mobile, status)")
+        return push_batch(entries, lambda entry: self._report(entry, pushed=True))
 
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         # The exact ack of section 5.7; anything else is pushed twice more.
         return HttpAnswer(200, ACK, "application/json")
 
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         """Ask the status API about the recipients still pending: oldest first, at most 500 a
         call and `status_calls_per_run` calls; those past the 30-day window become `unknown`."""
         calls = self._int_option("status_calls_per_run", 4, 1, 20)

@@ -81,6 +81,7 @@ from sms_gateway.models import (
     HttpAnswer,
     InboundIn,
     MessageKind,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -91,7 +92,14 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
+from sms_gateway.vendors.base import (
+    PendingSource,
+    VendorAdapter,
+    frame_sign,
+    json_body,
+    parse_each,
+    push_batch,
+)
 
 OK: Final = "10000"
 DEFAULT_TOKEN_LIFETIME = 7200
@@ -414,21 +422,14 @@ class PaaswV1Adapter(VendorAdapter):
             entries = [body]  # one record pushed without its array
         if entries is None:
             raise PushRejected("expected a JSON array of records")
-        reports: list[ReportIn] = []
-        inbound: list[InboundIn] = []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise PushRejected(f"record {index} is not a JSON object")
-            try:
-                if is_report(entry):
-                    reports.append(self._report(entry))
-                elif is_inbound(entry):
-                    inbound.append(self._inbound(entry))
-                else:
-                    raise ValueError("needs biz_id (a report) or content (an MO)")
-            except (TypeError, ValueError) as exc:
-                raise PushRejected(f"record {index}: {str(exc)[:120]}") from exc
-        return PushBatch(tuple(reports), tuple(inbound))
+        return push_batch(entries, self._record)
+
+    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
+        if is_report(entry):
+            return self._report(entry)
+        if is_inbound(entry):
+            return self._inbound(entry)
+        raise ValueError("needs biz_id (a report) or content (an MO)")
 
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         # The document's two acks differ in the type of code: a number for reports, a string for MO.
@@ -445,27 +446,27 @@ class PaaswV1Adapter(VendorAdapter):
                 return []  # nothing waiting, answered without a list
             message = str(answer.get("message") or "")[:120] if isinstance(answer, dict) else ""
             raise VendorUnavailable(f"paasw_v1 {path} answered code {code or '-'}: {message}")
-        return [e for e in entries if isinstance(e, dict)]
+        return entries
 
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         params: dict[str, str] = {}
         sign = self._sign()
         if self._flag("report_pull_by_sign") and sign:
             params["sign"] = sign
-        return parse_each(self._pull("/sms/deliver", params), self._report)
+        return parse_each(self._pull("/sms/deliver", params), self._report, sink)
 
     def _mo_signs(self) -> list[str]:
         configured = self.option("mo_signs")
         signs = configured if isinstance(configured, list) else [self.account.sign]
         return list(dict.fromkeys(s for s in (self._sign(str(v)) for v in signs if v) if s))
 
-    def pull_inbound(self) -> list[InboundIn]:
+    def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
         signs = self._mo_signs()
         if not signs:
             raise ConfigurationError("paasw_v1 /sms/smsUp needs a sign: set the account's sign or mo_signs")
         inbound: list[InboundIn] = []
         for sign in signs:
-            inbound += parse_each(self._pull("/sms/smsUp", {"sign": sign}), self._inbound)
+            inbound += parse_each(self._pull("/sms/smsUp", {"sign": sign}), self._inbound, sink)
         return inbound
 
     # ----------------------------------------------------------------- balance

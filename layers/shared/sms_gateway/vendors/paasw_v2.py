@@ -84,6 +84,7 @@ from sms_gateway.models import (
     HttpAnswer,
     InboundIn,
     MessageKind,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -93,7 +94,15 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, carries_sign, frame_sign, parse_each
+from sms_gateway.vendors.base import (
+    PendingSource,
+    VendorAdapter,
+    carries_sign,
+    frame_sign,
+    json_body,
+    parse_each,
+    push_batch,
+)
 
 # (JSON endpoint, form endpoint); None where the document has no form variant.
 TOKEN = ("/message/token", "/message/tokenApi")
@@ -159,11 +168,6 @@ def vendor_id(value: object) -> str:
         raise ValueError("batchId is empty")
     # A number written as a string, with or without leading zeros, is the same number.
     return str(int(text)) if DIGITS.match(text) else text
-
-
-def load_json(data: bytes) -> Any:
-    """JSON with exact integers and decimals (never float); ValueError when it is not JSON."""
-    return json.loads(data, parse_float=Decimal)
 
 
 def _text(value: object) -> str | None:
@@ -371,36 +375,22 @@ class PaaswV2Adapter(VendorAdapter):
         return body if isinstance(body, list) else None
 
     def parse_push(self, push: PushRequest) -> PushBatch:
-        if not push.body.strip():
-            raise PushRejected("empty body")
-        try:
-            body = load_json(push.body)
-        except UnicodeDecodeError as exc:
-            raise PushRejected("body is not UTF-8") from exc
-        except json.JSONDecodeError as exc:
-            raise PushRejected(f"body is not valid JSON (line {exc.lineno} column {exc.colno})") from exc
+        body = json_body(push, exact=True)
         entries = self._records(body)
         if entries is None:
             raise PushRejected('expected {"count": n, "data": [...]}')
         count = body.get("count") if isinstance(body, dict) else None
-        if count is not None and str(count).strip() != str(len(entries)):
-            logger.warning(
-                "paasw_v2 push count differs", extra={"count": str(count), "records": len(entries)}
-            )
-        reports, inbound = [], []
-        for index, entry in enumerate(entries):
-            if not isinstance(entry, dict):
-                raise PushRejected(f"record {index} is not an object")
-            try:
-                if "chnRptCode" in entry or "batchId" in entry:
-                    reports.append(self._report(entry))
-                elif "content" in entry or "replyDate" in entry:
-                    inbound.append(self._inbound(entry))
-                else:
-                    raise ValueError("neither a report (batchId, chnRptCode) nor an MO (content)")
-            except (TypeError, ValueError) as exc:
-                raise PushRejected(f"record {index}: {exc}"[:150]) from exc
-        return PushBatch(tuple(reports), tuple(inbound))
+        if count is not None and _text(count) != str(len(entries)):
+            # The vendor's own count is not logged: it is a raw value.
+            logger.warning("paasw_v2 push count differs from its records", extra={"records": len(entries)})
+        return push_batch(entries, self._record)
+
+    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
+        if "chnRptCode" in entry or "batchId" in entry:
+            return self._report(entry)
+        if "content" in entry or "replyDate" in entry:
+            return self._inbound(entry)
+        raise ValueError("neither a report (batchId, chnRptCode) nor an MO (content)")
 
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         # Not specified by the document: HTTP 200, with a body in the vendor's own success format.
@@ -413,15 +403,15 @@ class PaaswV2Adapter(VendorAdapter):
             raise VendorUnavailable(f"paasw_v2 {what} answer has no data array")
         return entries
 
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         if self.option("poll_reports", True) is False:
             return []
-        return parse_each(self._pull(DELIVER, "report pull"), self._report)
+        return parse_each(self._pull(DELIVER, "report pull"), self._report, sink)
 
-    def pull_inbound(self) -> list[InboundIn]:
+    def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
         if self.option("poll_inbound", True) is False:
             return []
-        return parse_each(self._pull(MO, "MO pull"), self._inbound)
+        return parse_each(self._pull(MO, "MO pull"), self._inbound, sink)
 
     # ----------------------------------------------------------------- balance
     def balance(self) -> BalanceIn:

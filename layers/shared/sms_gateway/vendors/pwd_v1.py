@@ -62,7 +62,6 @@ true), `split_mask_collisions` (bool, default true), `balance_unit` (see above),
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -82,6 +81,7 @@ from sms_gateway.models import (
     HttpAnswer,
     InboundIn,
     OutboundItem,
+    PullSink,
     PushBatch,
     PushRequest,
     ReportIn,
@@ -91,7 +91,15 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mask, cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, parse_each
+from sms_gateway.vendors.base import (
+    PendingSource,
+    VendorAdapter,
+    bounded_json,
+    frame_sign,
+    json_body,
+    parse_each,
+    push_batch,
+)
 
 T = TypeVar("T")
 
@@ -168,19 +176,20 @@ def mask_unique_tasks(items: Sequence[T], masked: Callable[[T], str]) -> list[li
     return groups
 
 
-def records_of(data: object) -> list[dict[str, Any]] | None:
+def records_of(data: object) -> list[Any] | None:
     """Records from `data` in any reasonable reading: an array, an object wrapping one array, one
-    record. None when it is none of these."""
+    record. None when it is none of these. Entries that are not objects stay in, to be kept as
+    unreadable rather than dropped."""
     if data is None or data == "":
         return []
     if isinstance(data, list):
-        return [entry for entry in data if isinstance(entry, dict)]
+        return list(data)
     if isinstance(data, dict):
         if any(key in data for key in ("sendId", "mobile", "status", "content")):
             return [data]
         for value in data.values():
             if isinstance(value, list):
-                return [entry for entry in value if isinstance(entry, dict)]
+                return list(value)
         return [] if not data else None
     return None
 
@@ -214,9 +223,16 @@ class PwdV1Adapter(VendorAdapter):
         values = value if isinstance(value, list | tuple | set) else [value]
         return {str(v).strip() for v in values}
 
-    def _post(self, path: str, form: dict[str, str] | None = None, *, sends: bool = False) -> Any:
+    def _post(
+        self,
+        path: str,
+        form: dict[str, str] | None = None,
+        *,
+        sends: bool = False,
+        keep: Callable[[bytes], object] | None = None,
+    ) -> Any:
         fields = {"account": self.account.credentials["account"], "pwd": self._pwd(), **(form or {})}
-        return self.http.json("POST", self.url(path), data=fields, sends=sends)
+        return self.http.json("POST", self.url(path), data=fields, sends=sends, keep=keep)
 
     @staticmethod
     def _code(answer: Any) -> tuple[str, str]:
@@ -227,10 +243,11 @@ class PwdV1Adapter(VendorAdapter):
             code = OK
         return code, _text(answer.get("message"))[:200]
 
-    def _pull(self, path: str) -> list[dict[str, Any]]:
-        answer = self._post(path)
+    def _pull(self, path: str, sink: PullSink | None) -> list[Any]:
+        # Destructive: the raw answer is kept (sink) before anything is read from it.
+        answer = self._post(path, keep=sink.raw if sink else None)
         if isinstance(answer, list):  # a bare array of records, without the envelope
-            return [entry for entry in answer if isinstance(entry, dict)]
+            return answer
         code, message = self._code(answer)
         if code != OK:
             raise VendorUnavailable(f"pwd_v1 {path} answered code {code or '?'}: {message}")
@@ -340,20 +357,22 @@ class PwdV1Adapter(VendorAdapter):
         received_at, raw_time = self._time(entry.get("times"))
         masked = "*" in number
         ext_no = vendor_id(entry.get("extNo"))
+        sender = None if masked else from_vendor(number)
         return InboundIn(
-            sender=None if masked else from_vendor(number),
-            sender_mask=number if masked else None,
+            sender=sender,
+            # The pull offers a pushed MO again, masked: the mask identifies it in both (store).
+            sender_mask=number if masked else cn_mask(sender) if sender else None,
             content=str(entry.get("content") or ""),
             received_at=received_at,
             raw_time=raw_time,
             ext_no=ext_no,
         )
 
-    def pull_reports(self, pending: PendingSource) -> list[ReportIn]:
-        return parse_each(self._pull("/api/v1/report"), self._report)
+    def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
+        return parse_each(self._pull("/api/v1/report", sink), self._report, sink)
 
-    def pull_inbound(self) -> list[InboundIn]:
-        return parse_each(self._pull("/api/v1/mo"), self._inbound)
+    def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
+        return parse_each(self._pull("/api/v1/mo", sink), self._inbound, sink)
 
     # ----------------------------------------------------------------- pushes
     @staticmethod
@@ -368,10 +387,7 @@ class PwdV1Adapter(VendorAdapter):
                 raise PushRejected("empty form")
             # A form field may itself hold the JSON record(s).
             if len(form) == 1 and next(iter(form.values())).lstrip().startswith(("{", "[")):
-                try:
-                    return json.loads(next(iter(form.values())))
-                except json.JSONDecodeError as exc:
-                    raise PushRejected("form field is not valid JSON") from exc
+                return bounded_json(next(iter(form.values())))
             return form
         return json_body(push)
 
@@ -380,20 +396,16 @@ class PwdV1Adapter(VendorAdapter):
         if isinstance(body, dict) and "data" in body and not {"sendId", "mobile"} & set(body):
             body = body["data"]  # wrapped as {"data": ...}
         entries = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
-        if not entries or not all(isinstance(entry, dict) for entry in entries):
+        if not entries or not any(isinstance(entry, dict) for entry in entries):
             raise PushRejected("expected a JSON object (or an array of objects)")
-        reports, inbound = [], []
-        try:
-            for entry in entries:
-                if "sendId" in entry or "status" in entry:
-                    reports.append(self._report(entry))
-                elif "content" in entry:
-                    inbound.append(self._inbound(entry))
-                else:
-                    raise PushRejected("neither a report (sendId, status) nor an MO (mobile, content)")
-        except (TypeError, ValueError) as exc:
-            raise PushRejected(str(exc)[:120]) from exc
-        return PushBatch(tuple(reports), tuple(inbound))
+        return push_batch(entries, self._record)
+
+    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
+        if "sendId" in entry or "status" in entry:
+            return self._report(entry)
+        if "content" in entry:
+            return self._inbound(entry)
+        raise ValueError("neither a report (sendId, status) nor an MO (mobile, content)")
 
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         # The document asks for HTTP 200 only; the body is the vendor's own success shape.
