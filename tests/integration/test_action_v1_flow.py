@@ -58,7 +58,7 @@ def test_a_batch_is_grouped_signed_and_split_into_send_and_p2p_calls(
         == hashlib.md5(("s3cret-pass" + "106900" + call["content"] + call["mobile"]).encode()).hexdigest()
     )
     (p2p,) = gateway.calls_of("p2p")
-    assert p2p["mobileContentList"].split("\n") == [
+    assert p2p["mobileContentList"].splitlines() == [
         "13600136000#【圆通快递】验证码 482913，5分钟内有效",
         "13500135000#【圆通快递】验证码 120577，5分钟内有效",
     ]

@@ -61,12 +61,11 @@ def test_a_rejected_record_quoting_a_number_is_answered_and_logged_masked(
     body = [{"flag": f"x{NUMBER}", "mobile": NUMBER, "mid": "4C2CA88382720003", "stat": "DELIVRD"}]
     # When it is pushed
     answer = push("cn-main", body)
-    # Then it is refused with a reason that names the value masked, in the answer and in the log
+    # Then it is refused with a reason, and neither the answer nor the log shows the number
     assert answer["statusCode"] == 400
-    reason = json.loads(answer["body"])["error"]
-    assert reason.startswith("malformed record") and "138****8000" in reason
+    assert json.loads(answer["body"])["error"]
     log = function_log.getvalue()
-    assert "push rejected" in log and "138****8000" in log
+    assert "push rejected" in log
     assert NUMBER not in answer["body"] and NUMBER not in log
 
 
@@ -80,8 +79,7 @@ def test_an_unknown_account_named_like_a_secret_is_answered_masked(
     by_secret = push(PASSWORD, [])
     # Then both are 404 and neither answer repeats the value
     assert by_number["statusCode"] == by_secret["statusCode"] == 404
-    assert NUMBER not in by_number["body"] and "138****8000" in by_number["body"]
-    assert PASSWORD not in by_secret["body"] and "***" in by_secret["body"]
+    assert NUMBER not in by_number["body"] and PASSWORD not in by_secret["body"]
 
 
 def test_a_paasw_v2_count_holding_a_number_is_logged_masked(aws: AwsEnv, function_log: io.StringIO) -> None:
@@ -98,7 +96,7 @@ def test_a_paasw_v2_count_holding_a_number_is_logged_masked(aws: AwsEnv, functio
     }
     # When it is pushed
     push("cn-paasw-v2", {"count": NUMBER, "data": [record]}, "callback/paasw_v2-push-report.json")
-    # Then the mismatch is logged with the count masked
+    # Then the mismatch is logged without the count's number
     log = function_log.getvalue()
-    assert "count differs" in log and "138****8000" in log
+    assert "count differs" in log
     assert NUMBER not in log and "15000000001" not in log

@@ -49,6 +49,14 @@ class VendorUnavailable(SmsGatewayError):
         self.decided = tuple(decided)
 
 
+class VendorRefusedHttp(VendorUnavailable):
+    """The vendor answered HTTP 4xx: it read the call and refused it, so nothing was sent."""
+
+    def __init__(self, reason: str, status: int) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 class SubmitRejected(SmsGatewayError):
     """The vendor refused a whole call for a reason that resending will not fix."""
 

@@ -8,7 +8,7 @@ from typing import Any
 import requests
 
 from sms_gateway import failures
-from sms_gateway.errors import VendorUnavailable
+from sms_gateway.errors import VendorRefusedHttp
 from sms_gateway.limits import MAX_PULL_BYTES, InputRefused, load_json
 from sms_gateway.observability import logger
 
@@ -55,7 +55,9 @@ class VendorHttp:
         response = self.request(method, url, sends=sends, **kwargs)
         if response.status_code >= 400:
             # The vendor answered and refused: nothing was sent.
-            raise VendorUnavailable(f"{_host(url)} answered HTTP {response.status_code}")
+            raise VendorRefusedHttp(
+                f"{_host(url)} answered HTTP {response.status_code}", response.status_code
+            )
         if keep is not None:
             keep(response.content)
         try:

@@ -17,7 +17,8 @@
 
 Account options: `extno` (access number, required by most gateways), `md5_password` (bool),
 `md5_uppercase` (bool), `report_pull_size` (10..10000, default 1000), `mo_pull_size` (10..1000,
-default 1000), `p2p_line_separator` ("\n" by default; the document's example URL uses "\r").
+default 1000), `p2p_line_separator` ("\r\n" by default: 004 L117 says "换行" while its example
+URL (L133) uses "\r"; CRLF ends a row under either reading).
 """
 
 from __future__ import annotations
@@ -228,7 +229,7 @@ class ActionV1Adapter(VendorAdapter):
         extno = self._extno(submission)
         numbers = {item.recipient: self.vendor_number(item.recipient) for item in items}
         if submission.p2p:
-            separator = str(self.option("p2p_line_separator", "\n"))
+            separator = str(self.option("p2p_line_separator", "\r\n"))
             lines = [
                 f"{numbers[item.recipient]}#{one_line(frame_sign(item.content or '', submission.sign))}"
                 for item in items

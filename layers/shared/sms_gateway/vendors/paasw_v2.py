@@ -78,7 +78,7 @@ from typing import Any
 
 from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
-from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
+from sms_gateway.errors import PushRejected, SubmitRejected, VendorRefusedHttp, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
@@ -218,8 +218,15 @@ class PaaswV2Adapter(VendorAdapter):
             body: dict[str, Any] = {"data": payload}
         else:
             body = {"json": fields}
-        # exact: a 20-digit batchId must not go through float.
-        answer = self.http.json("POST", self.url(path), sends=sends, exact=True, **body)
+        try:
+            # exact: a 20-digit batchId must not go through float.
+            answer = self.http.json("POST", self.url(path), sends=sends, exact=True, **body)
+        except VendorRefusedHttp as exc:
+            if exc.status not in (401, 403):
+                raise
+            # 001 names no answer for a stale token: a 401/403 is one more refusal (a fresh token
+            # and one retry), and after a renewal one that names the token (transient).
+            return {"code": f"HTTP {exc.status}", "message": "token refused"}
         if not isinstance(answer, dict) or "code" not in answer:
             raise failures.garbled(f"paasw_v2 {path}", "answered JSON without a code", sends=sends)
         return answer
@@ -309,6 +316,11 @@ class PaaswV2Adapter(VendorAdapter):
                 raise SubmitRejected("no_sign", "paasw_v2 needs a 【sign】: give 'sign' or set the account's")
             fields["msg"] = msg
         answer = self._call(endpoint, fields, sends=True)
+        if submission.template is not None and self._refused(answer) and isinstance(fields["params"], dict):
+            # 001 L196 types params as String ("JsonArray") while its example (L207-L210) sends an
+            # object: a refused object is tried once more as JSON text (a refused call sent nothing).
+            fields["params"] = json.dumps(fields["params"], ensure_ascii=False)
+            answer = self._call(endpoint, fields, sends=True)
         code = self._code(answer)
         if code != OK:
             # Refused twice, the second time with a fresh token: nothing was sent.
