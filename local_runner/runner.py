@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from local_runner.embedded_aws import EmbeddedAws
+from local_runner.roles import stack_principals
 from local_runner.stack import DeployedStack, StackError, deploy
 from local_runner.triggers import filters
 from local_runner.triggers.http_api import HttpApiServer
@@ -46,6 +47,8 @@ class RunnerConfig:
     # The template parameters that name the SSM parameter and the events' source.
     accounts_parameter: str = "AccountsParameterName"
     event_source_parameter: str = "EventSource"
+    # Every function's AWS calls checked against its role from the template (local_runner/iam.py).
+    enforce_iam: bool = True
 
 
 class LocalRunner:
@@ -81,12 +84,20 @@ class LocalRunner:
             self._store_accounts(stack)
             buses = self._event_buses(stack)
             events_queue_url = self._events_tap(stack, buses)
+            principals = stack_principals(stack, self.aws) if self.config.enforce_iam else {}
+            log.info(
+                "IAM: %s",
+                f"each function's calls are checked against its role ({len(principals)} roles)"
+                if self.config.enforce_iam
+                else "not enforced (--no-iam)",
+            )
             self.functions = Functions(
                 stack.functions,
                 region=self.aws.region,
                 endpoint=self.aws.endpoint,
                 function_log=self.config.function_log,
                 max_sandboxes=self.config.max_sandboxes,
+                principals=principals,
             )
             cold = self.functions.start_all()
             log.info(

@@ -22,6 +22,7 @@ from moto import mock_aws
 
 from tests.support.aws import AwsEnv, reset_process_caches
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.iam import use_roles
 from tests.support.vendor_server import VendorServer
 
 
@@ -31,6 +32,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
         reset_process_caches()
         env = AwsEnv(monkeypatch)
         yield env
+        use_roles(None)
         reset_process_caches()
 
 

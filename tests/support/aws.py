@@ -4,6 +4,7 @@ through the real PublishFunction so tests read events back from a queue subscrib
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from tests.support import iam
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
 TABLE = "sms-gateway-test"
@@ -37,7 +39,9 @@ class FakeContext:
 
 
 def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
-    """functions/<function>/app.py as Lambda would import it: its folder first on sys.path."""
+    """functions/<function>/app.py as Lambda would import it: its folder first on sys.path.
+
+    Its AWS calls are checked against that function's role (tests/support/iam.py)."""
     folder = ROOT / "functions" / function
     for name in ("app", "routes"):
         sys.modules.pop(name, None)
@@ -49,7 +53,15 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(folder))
-    return module.lambda_handler  # type: ignore[no-any-return]
+    handler = module.lambda_handler
+    logical_id = iam.function_of(function)
+
+    @functools.wraps(handler)
+    def as_the_function(event: dict[str, Any], context: Any) -> Any:
+        with iam.acting_as(logical_id):
+            return handler(event, context)
+
+    return as_the_function
 
 
 def load_event(relative: str) -> dict[str, Any]:
@@ -89,6 +101,12 @@ class AwsEnv:
             "STORE_WRITE_THREADS": "1",
         }.items():
             monkeypatch.setenv(key, value)
+        # The template's roles, with these resources' names, checked on the handlers' calls.
+        self.roles = iam.Roles(
+            {"Table": TABLE, "EventBus": BUS, "SendQueue": "send"},
+            {"AccountsParameterName": ACCOUNTS_PARAMETER},
+        )
+        iam.use_roles(self.roles)
         self._iterators: dict[str, str] = {}
         self._publish = load_handler("publish")
         self.published: list[dict[str, Any]] = []
