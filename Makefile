@@ -3,6 +3,9 @@ PYTHON       ?= python3.11
 VENV         := .venv
 BIN          := $(VENV)/bin
 STAMP        := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
+# checkov pins versions that conflict with requirements-dev.txt: it gets a venv of its own.
+SCAN_VENV    := .venv-scan
+SCAN_STAMP   := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.txt | sha1sum | cut -c1-12)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
@@ -14,7 +17,7 @@ AWS_PORT     ?= 5000
 POLL_SECONDS ?= 5
 PYTEST_ARGS  ?=
 
-.PHONY: help venv lint format typecheck validate build test unit integration e2e demo local simulators bench clean
+.PHONY: help venv scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -40,6 +43,14 @@ typecheck: venv  ## mypy (strict) on the shared package
 validate: venv  ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
+
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	rm -f $(SCAN_VENV)/.installed-* && touch $@
+
+scan: $(SCAN_STAMP)  ## checkov on template.yaml: every finding fixed or skipped in the template with a reason
+	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
 
 build: venv  ## sam build (.aws-sam/build: each function plus the layer, as Lambda loads them)
 	$(BIN)/sam build
