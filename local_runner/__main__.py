@@ -85,6 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="do not check the functions' AWS calls against their roles (checked by default)",
     )
+    parser.add_argument(
+        "--moto-dynamodb",
+        action="store_true",
+        help="serve the tables from moto instead of DynamoDB Local (used when Java or the jar is missing)",
+    )
     parser.add_argument("--function-log", help="write the functions' own output here instead of stderr")
     parser.add_argument("--verbose", action="store_true", help="debug logging of the runner")
     args = parser.parse_args(argv)
@@ -146,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             function_log=args.function_log,
             max_sandboxes=args.max_sandboxes,
             enforce_iam=not args.no_iam,
+            dynamodb_local=not args.moto_dynamodb,
         )
     )
     try:

@@ -4,6 +4,7 @@ through the real PublishFunction so tests read events back from a queue subscrib
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import json
@@ -16,6 +17,7 @@ from typing import Any
 
 import boto3
 
+from local_runner.dynamodb_local import repair_stream_record
 from tests.support import iam
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
@@ -76,6 +78,9 @@ class AwsEnv:
         self.sqs = boto3.client("sqs")
         self.ssm = boto3.client("ssm")
         self.events_client = boto3.client("events")
+        # DynamoDB Local outlives a test (one JVM per process): each test starts on a new table.
+        with contextlib.suppress(self.db.exceptions.ResourceNotFoundException):
+            self.db.delete_table(TableName=TABLE)
         self.db.create_table(**table_definition(TABLE))
         self.stream_arn = self.db.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         self.send_queue_url = self.sqs.create_queue(QueueName="send")["QueueUrl"]
@@ -110,6 +115,10 @@ class AwsEnv:
         self._iterators: dict[str, str] = {}
         self._publish = load_handler("publish")
         self.published: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.db.delete_table(TableName=TABLE)
 
     # ------------------------------------------------------------------ accounts
     def put_accounts(self, *accounts: dict[str, Any]) -> None:
@@ -147,7 +156,7 @@ class AwsEnv:
             )
             while True:
                 answer = streams.get_records(ShardIterator=iterator)
-                records.extend(answer["Records"])
+                records.extend(repair_stream_record(r) for r in answer["Records"])
                 iterator = answer["NextShardIterator"]
                 if not answer["Records"]:
                     break
