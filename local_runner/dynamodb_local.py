@@ -202,7 +202,7 @@ def shared() -> str | None:
             return _shared_endpoint
         _decided = True
         if os.environ.get(ENGINE_VARIABLE, "local").lower() == "moto":
-            log.info("DynamoDB: moto's (%s=moto)", ENGINE_VARIABLE)
+            log.debug("DynamoDB: moto's (%s=moto)", ENGINE_VARIABLE)
             return None
         inherited = os.environ.get(ENDPOINT_VARIABLE)
         if inherited and _answers(inherited):

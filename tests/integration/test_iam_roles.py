@@ -8,6 +8,7 @@ import re
 import pytest
 from botocore.exceptions import ClientError
 
+from local_runner.iam import decide
 from tests.support.action_v1_vendor import ActionV1Vendor
 from tests.support.aws import AwsEnv, action_v1_account, load_handler
 from tests.support.handlers import FakeContext, send, sqs_event
@@ -82,3 +83,34 @@ def test_a_poller_may_query_the_pending_index_but_the_callback_may_not(aws: AwsE
     # Then only the callback is refused, on the index's ARN
     assert raised.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "table/sms-gateway-test/index/pending" in raised.value.response["Error"]["Message"]
+
+
+def test_kms_decrypt_is_granted_on_the_accounts_key_only_when_a_customer_key_is_named() -> None:
+    # Given the template's roles without and with AccountsKmsKeyArn
+    from tests.support.iam import Roles
+
+    names = {"Table": "sms-gateway-test", "EventBus": "sms-gateway-test-sms", "SendQueue": "send"}
+    key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    default = Roles(names, {"AccountsParameterName": "/sms-gateway/test/accounts"})
+    with_key = Roles(names, {"AccountsParameterName": "/sms-gateway/test/accounts", "AccountsKmsKeyArn": key})
+    # Then only the functions that read the accounts may decrypt with it, and only when it is named
+    for function in (
+        "SendFunction",
+        "CallbackFunction",
+        "PollReportsFunction",
+        "PollInboundFunction",
+        "PollBalanceFunction",
+    ):
+        assert decide(default.principal(function).documents, "kms:Decrypt", key) == "implicit"  # type: ignore[union-attr]
+        assert decide(with_key.principal(function).documents, "kms:Decrypt", key) == "allow"  # type: ignore[union-attr]
+    publisher = with_key.principal("PublishFunction")
+    assert publisher is not None
+    assert decide(publisher.documents, "kms:Decrypt", key) == "implicit"
+    assert (
+        decide(
+            publisher.documents,
+            "ssm:GetParameter",
+            "arn:aws:ssm:us-east-1:123456789012:parameter/sms-gateway/test/accounts",
+        )
+        == "implicit"
+    )
