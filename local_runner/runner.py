@@ -20,6 +20,7 @@ from typing import Any
 
 from local_runner import dynamodb_local
 from local_runner.embedded_aws import EmbeddedAws
+from local_runner.iam import Principal, decide
 from local_runner.roles import stack_principals
 from local_runner.stack import DeployedStack, StackError, deploy
 from local_runner.triggers import filters
@@ -92,6 +93,7 @@ class LocalRunner:
             buses = self._event_buses(stack)
             events_queue_url = self._events_tap(stack, buses)
             principals = stack_principals(stack, self.aws) if self.config.enforce_iam else {}
+            _check_mapping_roles(stack, principals)
             log.info(
                 "IAM: %s",
                 f"each function's calls are checked against its role ({len(principals)} roles)"
@@ -298,6 +300,33 @@ class LocalRunner:
                 self.aws.client("dynamodb").delete_table(TableName=table)
         self.aws.stop()
         log.info("stopped in %.1f s", time.monotonic() - started)
+
+
+# What Lambda itself calls with the function's role to play a mapping (it refuses to create one
+# whose role lacks them: "The function execution role does not have permissions to call ...").
+_MAPPING_ACTIONS = {
+    "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+    "dynamodb": (
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ),
+}
+
+
+def _check_mapping_roles(stack: DeployedStack, principals: dict[str, Principal]) -> None:
+    for mapping in stack.mappings:
+        principal = principals.get(mapping.function)
+        if principal is None:
+            continue
+        for action in _MAPPING_ACTIONS.get(mapping.service, ()):
+            if decide(principal.documents, action, mapping.source_arn) != "allow":
+                raise StackError(
+                    f"{mapping.logical_id}: the function execution role of {mapping.function} does not have "
+                    f"permissions to call {action.split(':', 1)[1]} on {mapping.source_arn} (AWS refuses "
+                    "to create this event source mapping)"
+                )
 
 
 def _moto_version() -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local_runner.testing import PROJECT_ROOT, start_runner, wait_for
+from local_runner.testing import PROJECT_ROOT, RunnerFailed, start_runner, wait_for
 from tests.e2e.action_v1_standin import ActionV1StandIn
 
 pytestmark = pytest.mark.e2e
@@ -19,15 +19,25 @@ BUILD = PROJECT_ROOT / ".aws-sam" / "build"
 CREDENTIALS = {"account": "922011", "password": "secret"}
 
 
-def _variant_without(build: Path, target: Path, function: str, action: str) -> Path:
-    """The sam build output with one action removed from one function's inline policies."""
-    from samtranslator.yaml_helper import yaml_parse
-
+def _variant(build: Path, target: Path, template: dict[str, Any]) -> Path:
+    """The sam build output with another template.yaml."""
     target.mkdir()
     for entry in build.iterdir():
         if entry.name != "template.yaml":
             (target / entry.name).symlink_to(entry)
-    template: dict[str, Any] = yaml_parse((build / "template.yaml").read_text())
+    (target / "template.yaml").write_text(json.dumps(template))  # JSON is YAML
+    return target
+
+
+def _built_template(build: Path) -> dict[str, Any]:
+    from samtranslator.yaml_helper import yaml_parse
+
+    return yaml_parse((build / "template.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def _variant_without(build: Path, target: Path, function: str, action: str) -> Path:
+    """The sam build output with one action removed from one function's inline policies."""
+    template = _built_template(build)
     removed = 0
     for policy in template["Resources"][function]["Properties"]["Policies"]:
         for statement in policy.get("Statement", []) if isinstance(policy, dict) else []:
@@ -35,8 +45,7 @@ def _variant_without(build: Path, target: Path, function: str, action: str) -> P
             removed += actions.count(action)
             statement["Action"] = [a for a in actions if a != action]
     assert removed, f"{function} has no {action} to remove"
-    (target / "template.yaml").write_text(json.dumps(template))  # JSON is YAML
-    return target
+    return _variant(build, target, template)
 
 
 @pytest.fixture
@@ -82,3 +91,21 @@ def test_a_send_function_without_batch_write_item_is_denied_and_the_runner_log_s
             what="the failed SendFunction invocation",
         )
         assert "outcome=error" in failed[0] or "AccessDenied" in failed[0]
+
+
+def test_a_role_lambda_could_not_read_the_queue_with_is_refused_as_aws_refuses_the_mapping(
+    tmp_path: Path,
+) -> None:
+    if not (BUILD / "template.yaml").is_file():
+        pytest.fail("no .aws-sam/build: run `make build` (make e2e and make test do) first")
+    # Given a template whose SendFunction role denies sqs:ReceiveMessage (Lambda polls the queue with it)
+    template = _built_template(BUILD)
+    template["Resources"]["SendFunction"]["Properties"]["Policies"].append(
+        {"Statement": [{"Effect": "Deny", "Action": "sqs:ReceiveMessage", "Resource": "*"}]}
+    )
+    build = _variant(BUILD, tmp_path / "build", template)
+    # When the runner starts on it, Then it refuses, naming the mapping and the missing permission
+    with pytest.raises(RunnerFailed) as failed:
+        start_runner({"accounts": []}, poll_seconds=60, build_dir=build)
+    assert "does not have permissions to call ReceiveMessage" in str(failed.value)
+    assert "SendFunctionSendRequests" in str(failed.value)
