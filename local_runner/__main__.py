@@ -80,6 +80,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=4,
         help="sandboxes per function at most; more start on demand when all are busy (as Lambda scales out)",
     )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not check the functions' AWS calls against their roles (checked by default)",
+    )
+    parser.add_argument(
+        "--moto-dynamodb",
+        action="store_true",
+        help="serve the tables from moto instead of DynamoDB Local (used when Java or the jar is missing)",
+    )
     parser.add_argument("--function-log", help="write the functions' own output here instead of stderr")
     parser.add_argument("--verbose", action="store_true", help="debug logging of the runner")
     args = parser.parse_args(argv)
@@ -140,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
             max_batch_window=args.max_batch_window,
             function_log=args.function_log,
             max_sandboxes=args.max_sandboxes,
+            enforce_iam=not args.no_iam,
+            dynamodb_local=not args.moto_dynamodb,
         )
     )
     try:

@@ -31,6 +31,7 @@ from local_runner.moto_dynamodb import OneDynamoDBRequestAtATime
 
 # What every client of the embedded AWS signs with. moto accepts anything; these are the
 # values moto's own documentation uses, and they can never reach a real account.
+DYNAMODB_SERVICES = ("dynamodb", "dynamodbstreams")
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -75,6 +76,24 @@ class EmbeddedAws:
         self._config = Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=70)
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        # DynamoDB Local's endpoint when it serves the tables and streams instead of moto.
+        self.dynamodb_endpoint: str | None = None
+
+    def use_dynamodb(self, endpoint: str) -> None:
+        """Serve DynamoDB and its streams from ``endpoint`` (DynamoDB Local) from now on."""
+        with self._clients_lock:
+            self.dynamodb_endpoint = endpoint
+            for service in DYNAMODB_SERVICES:
+                self._clients.pop(service, None)
+
+    def moto_client(self, service: str) -> Any:
+        """A client of moto itself, whatever serves that service to the functions."""
+        return self._session.client(service, endpoint_url=self.endpoint, config=self._config)  # type: ignore[call-overload]
+
+    def endpoint_of(self, service: str) -> str:
+        if self.dynamodb_endpoint and service in DYNAMODB_SERVICES:
+            return self.dynamodb_endpoint
+        return self.endpoint
 
     def start(self) -> EmbeddedAws:
         # Every request would be logged by werkzeug; the runner logs what matters itself.
@@ -95,15 +114,19 @@ class EmbeddedAws:
         with self._clients_lock:
             if service not in self._clients:
                 self._clients[service] = self._session.client(  # type: ignore[call-overload]
-                    service, endpoint_url=self.endpoint, config=self._config
+                    service, endpoint_url=self.endpoint_of(service), config=self._config
                 )
             return self._clients[service]
 
     def new_client(self, service: str, **config: Any) -> Any:
         """A client of its own, e.g. for a thread that long-polls with its own read timeout."""
         return self._session.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint, config=self._config.merge(Config(**config))
+            service, endpoint_url=self.endpoint_of(service), config=self._config.merge(Config(**config))
         )
+
+    @property
+    def session(self) -> boto3.Session:
+        return self._session
 
     @property
     def account_id(self) -> str:

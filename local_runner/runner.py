@@ -8,6 +8,8 @@ Stop: triggers first (no new invocations), then the workers, then moto.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import logging
 import threading
@@ -16,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from local_runner import dynamodb_local
 from local_runner.embedded_aws import EmbeddedAws
+from local_runner.iam import Principal, decide
+from local_runner.roles import stack_principals
 from local_runner.stack import DeployedStack, StackError, deploy
 from local_runner.triggers import filters
 from local_runner.triggers.http_api import HttpApiServer
@@ -46,6 +51,10 @@ class RunnerConfig:
     # The template parameters that name the SSM parameter and the events' source.
     accounts_parameter: str = "AccountsParameterName"
     event_source_parameter: str = "EventSource"
+    # Every function's AWS calls checked against its role from the template (local_runner/iam.py).
+    enforce_iam: bool = True
+    # The tables and streams on DynamoDB Local (local_runner/dynamodb_local.py) when it can run.
+    dynamodb_local: bool = True
 
 
 class LocalRunner:
@@ -60,6 +69,7 @@ class LocalRunner:
         self.info: dict[str, Any] = {}
         self._stop = threading.Event()
         self._started = False
+        self._local_tables: list[str] = []  # created on DynamoDB Local, deleted on stop
 
     def __enter__(self) -> LocalRunner:
         self.start()
@@ -78,15 +88,26 @@ class LocalRunner:
             stack = self.stack = deploy(
                 self.aws, self.config.build_dir, self.config.stack_name, self.config.parameter_overrides
             )
+            self._dynamodb_local(stack)
             self._store_accounts(stack)
             buses = self._event_buses(stack)
             events_queue_url = self._events_tap(stack, buses)
+            principals = stack_principals(stack, self.aws) if self.config.enforce_iam else {}
+            _check_mapping_roles(stack, principals)
+            log.info(
+                "IAM: %s",
+                f"each function's calls are checked against its role ({len(principals)} roles)"
+                if self.config.enforce_iam
+                else "not enforced (--no-iam)",
+            )
             self.functions = Functions(
                 stack.functions,
                 region=self.aws.region,
                 endpoint=self.aws.endpoint,
                 function_log=self.config.function_log,
                 max_sandboxes=self.config.max_sandboxes,
+                principals=principals,
+                extra_environment=self._dynamodb_environment(),
             )
             cold = self.functions.start_all()
             log.info(
@@ -106,6 +127,7 @@ class LocalRunner:
             "table_name": self._table_name(stack),
             "event_bus_name": buses[0] if buses else None,
             "region": self.aws.region,
+            "dynamodb_endpoint": self.aws.dynamodb_endpoint or self.aws.endpoint,
             "account_id": stack.account_id,
             "stack_name": stack.name,
             "functions": {lid: spec.name for lid, spec in sorted(stack.functions.items())},
@@ -113,6 +135,47 @@ class LocalRunner:
         }
         log.info("ready in %.1f s", time.monotonic() - started)
         return self.info
+
+    def _dynamodb_local(self, stack: DeployedStack) -> None:
+        """The stack's tables on DynamoDB Local (as moto created them), their streams feeding the
+        stream mappings; nothing changes when DynamoDB Local is not used (moto serves them)."""
+        endpoint = dynamodb_local.shared() if self.config.dynamodb_local else None
+        if endpoint is None:
+            log.info("DynamoDB: moto's (served one request at a time)")
+            return
+        moto, local = (
+            self.aws.moto_client("dynamodb"),
+            self.aws.session.client("dynamodb", endpoint_url=endpoint),
+        )
+        streams: dict[str, str] = {}  # moto's stream ARN -> DynamoDB Local's
+        for name in (p for p in stack.of_type("AWS::DynamoDB::Table").values() if p):
+            described = moto.describe_table(TableName=name)["Table"]
+            local.create_table(**dynamodb_local.create_table_arguments(described))
+            ttl = moto.describe_time_to_live(TableName=name).get("TimeToLiveDescription") or {}
+            if ttl.get("TimeToLiveStatus") == "ENABLED":
+                local.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": True},
+                )
+            self._local_tables.append(name)
+            if described.get("LatestStreamArn"):
+                streams[described["LatestStreamArn"]] = local.describe_table(TableName=name)["Table"][
+                    "LatestStreamArn"
+                ]
+        stack.mappings = [
+            dataclasses.replace(m, source_arn=streams.get(m.source_arn, m.source_arn)) for m in stack.mappings
+        ]
+        self.aws.use_dynamodb(endpoint)
+        log.info("DynamoDB: DynamoDB Local on %s (%s)", endpoint, ", ".join(self._local_tables))
+
+    def _dynamodb_environment(self) -> dict[str, str]:
+        if not self.aws.dynamodb_endpoint:
+            return {}
+        # boto3 honours a service's own endpoint variable over AWS_ENDPOINT_URL.
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.aws.dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.aws.dynamodb_endpoint,
+        }
 
     def _store_accounts(self, stack: DeployedStack) -> None:
         name = stack.parameters.get(self.config.accounts_parameter)
@@ -232,8 +295,38 @@ class LocalRunner:
             trigger.join(5)
         if self.functions:
             self.functions.stop()
+        for table in self._local_tables:  # DynamoDB Local may be shared with other runners
+            with contextlib.suppress(Exception):
+                self.aws.client("dynamodb").delete_table(TableName=table)
         self.aws.stop()
         log.info("stopped in %.1f s", time.monotonic() - started)
+
+
+# What Lambda itself calls with the function's role to play a mapping (it refuses to create one
+# whose role lacks them: "The function execution role does not have permissions to call ...").
+_MAPPING_ACTIONS = {
+    "sqs": ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+    "dynamodb": (
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ),
+}
+
+
+def _check_mapping_roles(stack: DeployedStack, principals: dict[str, Principal]) -> None:
+    for mapping in stack.mappings:
+        principal = principals.get(mapping.function)
+        if principal is None:
+            continue
+        for action in _MAPPING_ACTIONS.get(mapping.service, ()):
+            if decide(principal.documents, action, mapping.source_arn) != "allow":
+                raise StackError(
+                    f"{mapping.logical_id}: the function execution role of {mapping.function} does not have "
+                    f"permissions to call {action.split(':', 1)[1]} on {mapping.source_arn} (AWS refuses "
+                    "to create this event source mapping)"
+                )
 
 
 def _moto_version() -> str:

@@ -709,3 +709,19 @@ def deploy(
             ", ".join(f"{m.logical_id} ({m.service} -> {m.function})" for m in mappings),
         )
     return deployed
+
+
+def translate_source(template: dict[str, Any], parameters: dict[str, str], region: str) -> dict[str, Any]:
+    """The translation of a template whose code locations are local folders, without a build
+    (e.g. to read the functions' roles): every local code location becomes a placeholder."""
+    for resource in template.get("Resources", {}).values():
+        prop = _CODE_PROPERTIES.get(resource.get("Type", ""))
+        properties = resource.get("Properties") or {}
+        if prop and isinstance(properties.get(prop), str) and not properties[prop].startswith("s3://"):
+            properties[prop] = f"s3://{CODE_BUCKET}/placeholder.zip"
+    return translate(template, parameters, _Region(region))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Region:
+    region: str

@@ -36,6 +36,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from local_runner import dynamodb_local
 from local_runner.embedded_aws import FAKE_CREDENTIALS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -80,9 +81,11 @@ class RunningRunner:
         )
 
     def client(self, service: str, **config: Any) -> Any:
+        # DynamoDB Local serves the tables and streams when the runner uses it.
+        dynamodb = service in {"dynamodb", "dynamodbstreams"} and self.info.get("dynamodb_endpoint")
         return self.session().client(  # type: ignore[call-overload]
             service,
-            endpoint_url=self.info["aws_endpoint"],
+            endpoint_url=dynamodb or self.info["aws_endpoint"],
             config=Config(retries={"mode": "standard", "max_attempts": 3}, **config),
         )
 
@@ -160,6 +163,8 @@ def start_runner(
         *(["--build-dir", str(build_dir)] if build_dir else []),
         *extra_args,
     ]
+    # One DynamoDB Local for every runner this process starts (the runner uses it if it answers).
+    dynamodb_local.shared()
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
     env["PYTHONUNBUFFERED"] = "1"

@@ -16,7 +16,8 @@ pipe file descriptors, never on stdout/stderr, which carry the function's own lo
 metrics (the runner forwards them to its stderr or a log file).
 
     runner -> worker  {"type": "init", "handler", "code_dir", "layer_dirs", "runtime_dirs",
-                       "function_name", "function_arn", "memory_mb", "log_group", "log_stream"}
+                       "function_name", "function_arn", "memory_mb", "log_group", "log_stream",
+                       "iam_module", "iam": {"function", "role_arn", "account", "documents"} | null}
     worker -> runner  {"type": "ready", "init_ms"} | {"type": "init_error", "error": {...}}
     runner -> worker  {"type": "invoke", "request_id", "event", "deadline_ms"}
     worker -> runner  {"type": "result", "request_id", "ok": true, "payload": <JSON text>}
@@ -102,6 +103,27 @@ class LambdaContext:
         return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
 
 
+def _enforce_iam(module_path: str, role: dict[str, Any]) -> None:
+    """The function's role checked on each of its AWS calls (local_runner/iam.py), before the
+    handler's module (and any client it creates) is imported. Loaded by path under a private
+    name, so nothing of the runner joins the function's sys.path."""
+    import importlib.util  # noqa: PLC0415
+
+    spec = importlib.util.spec_from_file_location("_local_runner_iam", module_path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the IAM check from {module_path}")
+    iam = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = iam  # dataclasses look their module up
+    spec.loader.exec_module(iam)
+    principal = iam.Principal(
+        function=role["function"],
+        role_arn=role["role_arn"],
+        account=role["account"],
+        documents=tuple(role["documents"]),
+    )
+    iam.install(iam.Enforcer(lambda: principal, iam.to_stderr))
+
+
 def _load_handler(init: dict[str, Any]) -> Any:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     paths = [init["code_dir"]]
@@ -113,6 +135,8 @@ def _load_handler(init: dict[str, Any]) -> Any:
     paths += list(init["runtime_dirs"])
     sys.path[:0] = [p for p in paths if os.path.isdir(p)]
     os.chdir(init["code_dir"])  # Lambda's working directory is the task root
+    if init.get("iam"):
+        _enforce_iam(init["iam_module"], init["iam"])
     module_name, _, function_name = init["handler"].rpartition(".")
     if not module_name:
         raise ValueError(f"bad handler {init['handler']!r}: expected module.function")

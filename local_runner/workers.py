@@ -37,8 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from local_runner import iam as iam_module
 from local_runner import worker as worker_module
 from local_runner.embedded_aws import FAKE_CREDENTIALS
+from local_runner.iam import Principal
 from local_runner.stack import FunctionSpec
 
 log = logging.getLogger("local_runner.workers")
@@ -46,6 +48,7 @@ invocations = logging.getLogger("local_runner.invoke")
 
 _HEADER = struct.Struct(">I")
 _WORKER_SCRIPT = Path(worker_module.__file__).resolve()
+_IAM_MODULE = Path(iam_module.__file__).resolve()
 # What the Lambda python3.x runtime itself provides: boto3 and its dependencies.
 RUNTIME_DISTRIBUTIONS = ("boto3",)
 INIT_TIMEOUT_SECONDS = 30.0  # Lambda allows 10 s of init; a laptop's first import is slower
@@ -164,8 +167,12 @@ class FunctionWorker:
         sink: OutputSink,
         python: str = sys.executable,
         label: str | None = None,
+        principal: Principal | None = None,
+        extra_environment: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
+        self.principal = principal  # None: its AWS calls are not checked against a role
+        self._extra_environment = extra_environment or {}
         self.label = label or spec.logical_id  # the prefix of its output lines
         self._region = region
         self._endpoint = endpoint
@@ -204,6 +211,7 @@ class FunctionWorker:
         env.update(
             {
                 "AWS_ENDPOINT_URL": self._endpoint,
+                **self._extra_environment,
                 "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
                 # The laptop's ~/.aws must not leak a profile, region or endpoint into a sandbox.
                 "AWS_CONFIG_FILE": os.devnull,
@@ -271,6 +279,15 @@ class FunctionWorker:
                 "memory_mb": spec.memory,
                 "log_group": f"/aws/lambda/{spec.name}",
                 "log_stream": log_stream,
+                "iam_module": str(_IAM_MODULE),
+                "iam": None
+                if self.principal is None
+                else {
+                    "function": self.principal.function,
+                    "role_arn": self.principal.role_arn,
+                    "account": self.principal.account,
+                    "documents": list(self.principal.documents),
+                },
             }
         )
         try:
@@ -483,6 +500,8 @@ class Functions:
         endpoint: str,
         function_log: str | None = None,
         max_sandboxes: int = 1,
+        principals: dict[str, Principal] | None = None,
+        extra_environment: dict[str, str] | None = None,
     ) -> None:
         self.specs = specs
         self.runtime_dir = make_runtime_dir()
@@ -497,6 +516,8 @@ class Functions:
                     runtime_dir=self.runtime_dir,
                     sink=self.sink,
                     label=label,
+                    principal=(principals or {}).get(spec.logical_id),
+                    extra_environment=extra_environment,
                 )
 
             return make

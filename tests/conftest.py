@@ -20,8 +20,10 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from local_runner import dynamodb_local
 from tests.support.aws import AwsEnv, reset_process_caches
 from tests.support.callback_bridge import CallbackBridge
+from tests.support.iam import use_roles
 from tests.support.vendor_server import VendorServer
 
 
@@ -32,13 +34,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(plugin(), "log-scan")
 
 
+@pytest.fixture(scope="session")
+def dynamodb_endpoint() -> str | None:
+    """DynamoDB Local, one JVM per test process (xdist worker), or None: moto's DynamoDB."""
+    return dynamodb_local.shared()
+
+
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsEnv]:
+def aws(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str | None) -> Iterator[AwsEnv]:
+    if dynamodb_endpoint:
+        # boto3 sends DynamoDB and its streams there; moto passes requests it does not serve.
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
+        monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", dynamodb_endpoint)
     with mock_aws():
         reset_process_caches()
         env = AwsEnv(monkeypatch)
-        yield env
-        reset_process_caches()
+        try:
+            yield env
+        finally:
+            use_roles(None)
+            env.close()
+            reset_process_caches()
 
 
 @pytest.fixture

@@ -36,6 +36,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local_runner.dynamodb_local import repair_stream_record
 from local_runner.embedded_aws import EmbeddedAws
 from local_runner.stack import EventSourceMapping
 from local_runner.triggers.filters import matches_any
@@ -61,7 +62,7 @@ def _jsonable(value: Any) -> Any:
 
 def lambda_record(record: dict[str, Any], stream_arn: str, region: str) -> dict[str, Any]:
     """One GetRecords record in the shape Lambda puts in ``Records[]``."""
-    dynamodb = _jsonable(record.get("dynamodb") or {})
+    dynamodb = _jsonable(repair_stream_record(record).get("dynamodb") or {})
     return {
         "eventID": record.get("eventID"),
         "eventName": record.get("eventName"),

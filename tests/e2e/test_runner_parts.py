@@ -227,6 +227,16 @@ APP = textwrap.dedent(
 )
 
 
+def _eventually(condition: Callable[[], bool], timeout: float = 30.0) -> bool:
+    """True as soon as ``condition`` holds; False only if it still does not after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
 class _Lines(OutputSink):
     def __init__(self) -> None:
         super().__init__()
@@ -290,7 +300,8 @@ def test_a_sandbox_runs_the_handler_warm_with_lambdas_environment_and_context(
     assert payload["request_id"] == first.request_id
     assert payload["cwd"] == str(worker.spec.code_dir)
     assert payload["layer"] == "from the layer"
-    assert "[TestFunction] a log line from the function" in lines.lines  # output forwarded, not mixed in
+    # Its output is forwarded (by a reader thread, so perhaps after the answer), not mixed in
+    assert _eventually(lambda: "[TestFunction] a log line from the function" in lines.lines)
 
 
 def test_a_sandbox_sees_the_runtimes_boto3_but_not_the_runners_packages(
@@ -307,7 +318,7 @@ def test_handler_errors_come_back_in_lambdas_shape(sandbox: tuple[FunctionWorker
     raised = worker.invoke({"action": "raise"})
     assert not raised.ok and raised.error is not None
     assert (raised.error["errorType"], raised.error["errorMessage"]) == ("ValueError", "boom")
-    assert any("Traceback" in line for line in lines.lines)
+    assert _eventually(lambda: any("Traceback" in line for line in lines.lines))
     unserialisable = worker.invoke({"action": "decimal"})
     assert unserialisable.error and unserialisable.error["errorType"] == "Runtime.MarshalError"
     assert worker.invoke({}).ok  # the sandbox survived both
@@ -324,7 +335,7 @@ def test_a_crashed_or_timed_out_sandbox_is_replaced_by_a_cold_one(
     started = time.monotonic()
     slow = worker.invoke({"action": "sleep"})
     assert slow.error and slow.error["errorType"] == "Sandbox.Timedout"
-    assert time.monotonic() - started < 4  # Timeout 2 s, not the handler's 10 s
+    assert time.monotonic() - started < 9  # the function's Timeout (2 s), not the handler's 10 s
     assert worker.invoke({}).ok
 
 

@@ -4,6 +4,8 @@ through the real PublishFunction so tests read events back from a queue subscrib
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib.util
 import json
 import sys
@@ -15,6 +17,8 @@ from typing import Any
 
 import boto3
 
+from local_runner.dynamodb_local import repair_stream_record
+from tests.support import iam
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
 TABLE = "sms-gateway-test"
@@ -37,7 +41,9 @@ class FakeContext:
 
 
 def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
-    """functions/<function>/app.py as Lambda would import it: its folder first on sys.path."""
+    """functions/<function>/app.py as Lambda would import it: its folder first on sys.path.
+
+    Its AWS calls are checked against that function's role (tests/support/iam.py)."""
     folder = ROOT / "functions" / function
     for name in ("app", "routes"):
         sys.modules.pop(name, None)
@@ -49,7 +55,15 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(folder))
-    return module.lambda_handler  # type: ignore[no-any-return]
+    handler = module.lambda_handler
+    logical_id = iam.function_of(function)
+
+    @functools.wraps(handler)
+    def as_the_function(event: dict[str, Any], context: Any) -> Any:
+        with iam.acting_as(logical_id):
+            return handler(event, context)
+
+    return as_the_function
 
 
 def load_event(relative: str) -> dict[str, Any]:
@@ -64,6 +78,9 @@ class AwsEnv:
         self.sqs = boto3.client("sqs")
         self.ssm = boto3.client("ssm")
         self.events_client = boto3.client("events")
+        # DynamoDB Local outlives a test (one JVM per process): each test starts on a new table.
+        with contextlib.suppress(self.db.exceptions.ResourceNotFoundException):
+            self.db.delete_table(TableName=TABLE)
         self.db.create_table(**table_definition(TABLE))
         self.stream_arn = self.db.describe_table(TableName=TABLE)["Table"]["LatestStreamArn"]
         self.send_queue_url = self.sqs.create_queue(QueueName="send")["QueueUrl"]
@@ -89,9 +106,19 @@ class AwsEnv:
             "STORE_WRITE_THREADS": "1",
         }.items():
             monkeypatch.setenv(key, value)
+        # The template's roles, with these resources' names, checked on the handlers' calls.
+        self.roles = iam.Roles(
+            {"Table": TABLE, "EventBus": BUS, "SendQueue": "send"},
+            {"AccountsParameterName": ACCOUNTS_PARAMETER},
+        )
+        iam.use_roles(self.roles)
         self._iterators: dict[str, str] = {}
         self._publish = load_handler("publish")
         self.published: list[dict[str, Any]] = []
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.db.delete_table(TableName=TABLE)
 
     # ------------------------------------------------------------------ accounts
     def put_accounts(self, *accounts: dict[str, Any]) -> None:
@@ -129,7 +156,7 @@ class AwsEnv:
             )
             while True:
                 answer = streams.get_records(ShardIterator=iterator)
-                records.extend(answer["Records"])
+                records.extend(repair_stream_record(r) for r in answer["Records"])
                 iterator = answer["NextShardIterator"]
                 if not answer["Records"]:
                     break
