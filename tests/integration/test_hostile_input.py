@@ -116,6 +116,24 @@ def test_a_send_request_beyond_bounds_fails_alone_and_the_others_are_sent(
     assert refused["empty-to"]
 
 
+def test_send_requests_the_table_could_never_hold_fail_with_a_reason(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given requests that DynamoDB would refuse for ever (found by the fuzz test on DynamoDB
+    # Local): an empty tag name, and an empty number that would key the by_recipient index
+    empty_tag = {"id": "empty-tag", "to": "13800138001", "content": "x", "tags": {"": "v"}}
+    empty_to = {"id": "empty-one", "to": "", "content": "x"}
+    # When the send function takes them with a good one
+    failures = send(sqs_event(empty_tag, empty_to, {"id": "fine-2", "to": "13800138002", "content": "你好"}))
+    # Then nothing goes back to the queue, the good one is sent, the others failed with a reason
+    assert failures == []
+    assert [c["mobile"] for c in gateway.calls_of("send")] == ["13800138002"]
+    refused = {e["detail"]["message_id"]: e["detail"] for e in aws.events("SMS Submit Failed")}
+    assert "tag names" in refused["empty-tag"]["description"]
+    assert refused["empty-tag"]["vendor_status"] == "invalid_request"
+    assert refused["empty-one"]["vendor_status"] == "invalid_recipient"
+
+
 # ------------------------------------------------------------------ partial pushes (8.3, 8.4)
 
 BAD_RECORDS = {
@@ -251,7 +269,7 @@ def test_a_kept_push_nested_100000_levels_no_longer_blocks_its_account(
 
 
 def test_a_kept_push_that_keeps_failing_is_poisoned_and_never_blocks_the_others(
-    aws: AwsEnv, gateway: ActionV1Vendor, monkeypatch: pytest.MonkeyPatch
+    aws: AwsEnv, gateway: ActionV1Vendor, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Given three submitted recipients, a defect that fails every write of the first one's report,
     # and a table that throttles the first write of the second one's
@@ -289,6 +307,8 @@ def test_a_kept_push_that_keeps_failing_is_poisoned_and_never_blocks_the_others(
     (item,) = [i for i in aws.items("INBOX#cn-main") if poison_mid in str(i.get("body"))]
     assert item["state"] == "poisoned" and item["replay_failures"] == 5
     assert item["reason"] == "5 replays failed; last: a defect of ours" and "pending_pk" not in item
+    # And it was counted in the metric the PoisonedItemsAlarm watches
+    assert '"PoisonedItems":[1.0]' in capsys.readouterr().out
     assert aws.record("poison-1", f"+86{numbers[0]}")["status"] == "submitted"  # type: ignore[index]
 
 

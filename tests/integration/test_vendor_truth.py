@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -377,12 +378,12 @@ def test_action_v1_a_p2p_text_with_line_breaks_stays_one_row(
     assert send(sqs_event({"id": "p2p-1", "p2p": p2p})) == []
     # Then the vendor got one row per recipient, the line breaks read as spaces
     (call,) = [r.form for r in vendor.received]
-    assert call["mobileContentList"].split("\n") == [
+    assert call["mobileContentList"].splitlines() == [
         "13800138000#【圆通快递】第一行 第二行",
         "13900139000#【圆通快递】甲 乙",
     ]
     # And the MD5 is password+extno+mobileContentList with its line breaks removed (004 p2p)
-    signed = "s3cret-pass" + "106900" + call["mobileContentList"].replace("\n", "")
+    signed = "s3cret-pass" + "106900" + re.sub(r"[\r\n]", "", call["mobileContentList"])
     assert call["password"] == hashlib.md5(signed.encode()).hexdigest()
     assert len(aws.events("SMS Submitted")) == 2
 

@@ -55,3 +55,13 @@ def test_alarms_go_to_an_encrypted_topic_with_an_optional_email_and_the_api_logs
         "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
     }
     assert {"AlarmEmail", "AccountsKmsKeyArn", "LogRetentionDays"} <= set(template()["Parameters"])
+
+
+def test_the_poisoned_items_alarm_watches_the_metric_the_functions_emit() -> None:
+    # Given the metric namespace and service the functions emit with (Powertools, from Globals)
+    env = template()["Globals"]["Function"]["Environment"]["Variables"]
+    alarm = template()["Resources"]["PoisonedItemsAlarm"]["Properties"]
+    # Then the alarm reads exactly that metric, and pages through the alarm topic
+    assert alarm["Namespace"] == env["POWERTOOLS_METRICS_NAMESPACE"]
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": env["POWERTOOLS_SERVICE_NAME"]}]
+    assert alarm["MetricName"] == "PoisonedItems" and alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]

@@ -63,6 +63,9 @@ class P2PItem(BaseModel):
     content: str = Field(min_length=1, max_length=1000)
 
 
+MAX_TAGS, MAX_TAG_KEY, MAX_TAG_VALUE = 50, 128, 256
+
+
 class SendRequest(BaseModel):
     """The body of one SQS message. See README.md, "Send request"."""
 
@@ -79,7 +82,17 @@ class SendRequest(BaseModel):
     send_at: datetime | None = None
     ext_no: str | None = Field(default=None, max_length=20)
     sender_id: str | None = Field(default=None, max_length=20)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict, max_length=MAX_TAGS)
+
+    @field_validator("tags")
+    @classmethod
+    def _tag_shape(cls, value: dict[str, str]) -> dict[str, str]:
+        # DynamoDB refuses an empty attribute name inside a map, for ever: refused here instead.
+        if any(not 0 < len(k) <= MAX_TAG_KEY for k in value) or any(
+            len(v) > MAX_TAG_VALUE for v in value.values()
+        ):
+            raise ValueError(f"tag names are 1-{MAX_TAG_KEY} characters, values at most {MAX_TAG_VALUE}")
+        return value
 
     @field_validator("to", mode="before")
     @classmethod

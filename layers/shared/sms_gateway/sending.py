@@ -40,6 +40,9 @@ from sms_gateway.errors import (
 )
 from sms_gateway.limits import MAX_SEND_REQUEST_BYTES, InputRefused, load_json
 from sms_gateway.models import (
+    MAX_TAG_KEY,
+    MAX_TAG_VALUE,
+    MAX_TAGS,
     MESSAGE_ID_PATTERN,
     OutboundItem,
     SendRequest,
@@ -226,7 +229,11 @@ class SendService:
         raw_id = body.get("id")
         message_id = raw_id if isinstance(raw_id, str) and MESSAGE_ID_PATTERN.match(raw_id) else sqs_id
         tags = body.get("tags") if isinstance(body.get("tags"), dict) else {}
-        tags = {str(k): str(v) for k, v in tags.items()}
+        tags = dict(
+            list({str(k)[:MAX_TAG_KEY]: str(v)[:MAX_TAG_VALUE] for k, v in tags.items() if str(k)}.items())[
+                :MAX_TAGS
+            ]
+        )
         account_name = body.get("account") if isinstance(body.get("account"), str) else None
         account = self.registry.find(account_name) if account_name else None
         numbers: list[str | None] = []

@@ -283,7 +283,8 @@ class Store:
             "sk": f"RCPT#{recipient_key}",
             "type": RECIPIENT,
             "message_id": record.message_id,
-            "recipient": record.recipient,
+            # An empty string cannot key the by_recipient index: such a record is left out of it.
+            "recipient": record.recipient or None,
             "account": record.account,
             "vendor": record.vendor,
             "vendor_message_id": record.vendor_message_id,
