@@ -730,13 +730,16 @@ class BaseSimulator:
                 "bad_records_pending": {k: n for k, n in self._bad_records.items() if n > 0},
             }
 
-    def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until every report/MO due within ``timeout`` is delivered (pushed with its
-        retries done, or queued for pull). False if that did not happen in time."""
-        deadline = time.monotonic() + timeout
+    def wait_idle(self, timeout: float = 5.0, *, patience: float | None = None) -> bool:
+        """Wait until every report/MO due within ``timeout`` (simulator seconds from now) is
+        delivered (pushed with its retries done, or queued for pull). False if that did not happen
+        within ``patience`` wall-clock seconds (default: ``timeout`` plus 30 s, so a loaded machine
+        that runs the scheduler late does not fail a test that would pass on an idle one)."""
+        with self._lock:
+            horizon = self.now() + timeout
+        deadline = time.monotonic() + (timeout + 30.0 if patience is None else patience)
         while True:
             with self._lock:
-                horizon = self.now() + max(deadline - time.monotonic(), 0.0)
                 pending = any(event[0] <= horizon for event in self._events)
                 if not pending and self._inflight == 0 and self._busy == 0:
                     return True

@@ -106,7 +106,7 @@ def push(body: Any, headers: dict[str, str] | None = None, token: str = CALLBACK
     return load_handler("callback")(event, FakeContext())  # type: ignore[no-any-return]
 
 
-def wait_until(predicate: Any, timeout: float = 5.0) -> bool:
+def wait_until(predicate: Any, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

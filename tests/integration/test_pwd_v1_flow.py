@@ -75,7 +75,7 @@ def sends(sim: BaseSimulator) -> list[dict[str, str]]:
     return [r["form"] for r in sim.received if r["path"] == "/api/v1/send"]
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
+def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:

@@ -62,7 +62,8 @@ class Receiver:
     def respond_json(self, obj, status: int = 200) -> None:
         self.respond(status, json.dumps(obj), "application/json")
 
-    def wait_for(self, count: int, timeout: float = 3.0) -> list[dict]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict]:
+        # Returns as soon as ``count`` requests arrived: the bound only matters on a failure.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.requests) < count:
             time.sleep(0.01)
@@ -94,7 +95,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_until(predicate, timeout: float = 3.0) -> bool:
+def _wait_until(predicate, timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -72,7 +72,7 @@ def test_timeout_fault_answers_late_and_the_send_still_happens(http, action, wai
     with pytest.raises(requests.exceptions.ReadTimeout):
         action_send(http, action, timeout=0.2)
     # Then the vendor processed the send anyway (the duplicate risk a client must handle)
-    assert wait_until(lambda: len(action.messages) == 1, timeout=3)
+    assert wait_until(lambda: len(action.messages) == 1, timeout=30)
 
 
 def test_timeout_fault_can_drop_the_connection_unprocessed(http, action):
