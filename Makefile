@@ -87,7 +87,7 @@ local: build dynamodb-local  ## the local runner with ACCOUNTS=<file>: embedded 
 simulators: venv  ## the five vendor simulators for ACCOUNTS, pushing to the runner on API_PORT
 	$(BIN)/python -m simulators --accounts $(ACCOUNTS) --push-base http://127.0.0.1:$(API_PORT)
 
-bench: venv  ## benchmarks that print figures (grouping, parsing)
+bench: build  ## benchmarks that print figures (grouping, parsing, cold import vs boto3, layer MB)
 	$(BIN)/python bench/run.py
 
 clean:  ## remove build output and caches (keeps .venv)

@@ -1,5 +1,6 @@
-"""Benchmarks that print figures: grouping and chunking, push parsing, cold import cost, and
-duplicate events under PutEvents partial failures (bench/publish_duplicates.py).
+"""Benchmarks that print figures: grouping and chunking, push parsing, cold import of each handler
+against boto3 and the layer's size (bench/cold_import.py), and duplicate events under PutEvents
+partial failures (bench/publish_duplicates.py).
 
 Run with `make bench`. Figures vary by machine; compare runs on the same one.
 """
@@ -7,8 +8,6 @@ Run with `make bench`. Figures vary by machine; compare runs on the same one.
 from __future__ import annotations
 
 import json
-import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -89,25 +88,12 @@ def parsing() -> None:
     )
 
 
-def cold_import() -> None:
-    code = "import sms_gateway.sending, sms_gateway.ingest, sms_gateway.vendors.action_v1"
-    env_path = f"{ROOT / 'layers' / 'shared'}"
-    timings = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": env_path})
-        timings.append(time.perf_counter() - start)
-    baseline = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=True))
-    print(
-        f"cold import of the send path: median {statistics.median(timings) * 1000:.0f} ms "
-        f"(interpreter start alone {baseline * 1000:.0f} ms)"
-    )
-
-
 if __name__ == "__main__":
     grouping()
     parsing()
-    cold_import()
-    import publish_duplicates  # bench/ is the script's own directory, first on sys.path
+    import cold_import  # bench/ is the script's own directory, first on sys.path
+    import publish_duplicates
+
+    cold_import.main()
 
     publish_duplicates.main()

@@ -5,11 +5,15 @@ Domain errors become HTTP answers here, and only here.
 
 from typing import Any
 
+# Loaded at init, not in the first request, as everything each push uses: the phone metadata and
+# the ingest path (the shared package imports them lazily). No HTTP client: no vendor is called.
+import phonenumbers  # noqa: F401
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
 
+import sms_gateway.ingest  # noqa: F401 - see phonenumbers above
 from sms_gateway.errors import (
     ConfigurationError,
     NotFound,

@@ -2,8 +2,13 @@
 
 from typing import Any
 
+# Loaded at init, not in the first request: every poll calls a vendor and parses numbers
+# (the shared package imports both lazily, for the functions that never do).
+import phonenumbers  # noqa: F401
+import requests  # noqa: F401
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import sms_gateway.polling  # noqa: F401 - the poll path, loaded at init as requests is
 from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
 

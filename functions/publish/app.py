@@ -6,6 +6,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import sms_gateway.publishing  # noqa: F401 - the publish path, loaded at init, not in the first batch
 from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
 

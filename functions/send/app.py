@@ -2,6 +2,10 @@
 
 from typing import Any
 
+# Loaded at init, not in the first request: every send calls a vendor and parses numbers
+# (the shared package imports both lazily, for the functions that never do).
+import phonenumbers  # noqa: F401
+import requests  # noqa: F401
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -18,31 +18,36 @@ a poll or a balance query that fails is simply tried again later.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Final
-
-import requests
-from urllib3.exceptions import MaxRetryError, NewConnectionError
+from typing import TYPE_CHECKING, Final
 
 from sms_gateway.errors import SubmitRejected, VendorUnavailable
 from sms_gateway.models import OutboundItem, Status, SubmitOutcome
+
+if TYPE_CHECKING:
+    import requests
 
 # A proxy or load balancer answers these when its upstream failed or did not answer in time:
 # the request may have reached the vendor.
 GATEWAY_STATUS: Final = frozenset({502, 504})
 # The vendor itself answered it could not take the call now (throttling, overload, its own error).
 NOT_SENT_STATUS: Final = frozenset({429, 500, 501, 503, 505})
-# Raised by requests before it writes anything.
-_BEFORE_SENDING = (
-    requests.exceptions.InvalidURL,
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidHeader,
-    requests.exceptions.URLRequired,
-)
 
 
 def transport(exc: requests.RequestException, where: str, *, sends: bool) -> VendorUnavailable:
     """A request that got no HTTP answer."""
+    # Imported here: the callback and publish functions classify no transport failure, and
+    # requests costs their cold start ~100 ms (requests raised exc, so it is loaded by now).
+    import requests  # noqa: PLC0415
+    from urllib3.exceptions import MaxRetryError, NewConnectionError  # noqa: PLC0415
+
+    # Raised by requests before it writes anything.
+    before_sending = (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+        requests.exceptions.InvalidHeader,
+        requests.exceptions.URLRequired,
+    )
     if isinstance(exc, requests.ConnectTimeout):
         return VendorUnavailable(f"connect timeout to {where}")
     if isinstance(exc, requests.ConnectionError):
@@ -53,7 +58,7 @@ def transport(exc: requests.RequestException, where: str, *, sends: bool) -> Ven
         return VendorUnavailable(f"connection error to {where}", ambiguous=sends and not refused)
     if isinstance(exc, requests.Timeout):
         return VendorUnavailable(f"no answer from {where} in time", ambiguous=sends)
-    if isinstance(exc, _BEFORE_SENDING):
+    if isinstance(exc, before_sending):
         return VendorUnavailable(f"cannot call {where} ({type(exc).__name__})")
     return VendorUnavailable(f"request to {where} failed ({type(exc).__name__})", ambiguous=sends)
 

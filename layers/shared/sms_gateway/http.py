@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from sms_gateway import failures
 from sms_gateway.errors import VendorRefusedHttp
 from sms_gateway.limits import MAX_PULL_BYTES, InputRefused, load_json
-from sms_gateway.observability import logger
+from sms_gateway.observability import logger, trace_requests
+
+if TYPE_CHECKING:
+    import requests
 
 
 class VendorHttp:
@@ -21,14 +22,28 @@ class VendorHttp:
     """
 
     def __init__(self, connect_timeout: float = 3.05, read_timeout: float = 10.0) -> None:
-        self._session = requests.Session()
+        self._session: requests.Session | None = None
         self._timeout = (connect_timeout, read_timeout)
         self.calls = 0
 
+    def _client(self) -> requests.Session:
+        # requests (with idna and charset_normalizer, ~100 ms) is imported at the first vendor
+        # call, not with this module: the callback and publish functions build adapters (to parse
+        # pushes) but never call a vendor.
+        if self._session is None:
+            import requests  # noqa: PLC0415
+
+            trace_requests()
+            self._session = requests.Session()
+        return self._session
+
     def request(self, method: str, url: str, *, sends: bool = False, **kwargs: Any) -> requests.Response:
+        import requests  # noqa: PLC0415 - loaded by _client; a dictionary lookup from then on
+
         self.calls += 1
+        session = self._client()
         try:
-            response = self._session.request(method, url, timeout=self._timeout, **kwargs)
+            response = session.request(method, url, timeout=self._timeout, **kwargs)
         except requests.RequestException as exc:
             raise failures.transport(exc, _host(url), sends=sends) from exc
         failure = failures.http_status(response.status_code, _host(url), sends=sends)

@@ -112,5 +112,12 @@ def _logger() -> Logger:
 
 
 logger = _logger()
-tracer = Tracer()
+# Only the clients the functions use: the default (patch_all) imports every library X-Ray can
+# trace (requests, sqlite3, httplib, ...) into every function, whether it calls them or not.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
+
+
+def trace_requests() -> None:
+    """Vendor calls as X-Ray subsegments; http.py calls it where it first imports requests."""
+    tracer.patch(("requests",))

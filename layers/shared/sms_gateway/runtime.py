@@ -1,23 +1,31 @@
 """The composition root: builds the services once per process, from the settings and accounts.
 
 Handlers call these; tests build the services directly with their own store and registry.
+
+Every import is inside the function that needs it: each handler imports this module, and pays at
+cold start only for what its own path builds (publish needs neither accounts nor vendors).
 """
+
+# ruff: noqa: PLC0415 - the imports are placed in the functions on purpose (see above)
 
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from sms_gateway.accounts import Account, AccountRegistry, load_registry
-from sms_gateway.http import VendorHttp
 from sms_gateway.settings import get_settings
-from sms_gateway.store import Store
-from sms_gateway.tokens import TokenCache
-from sms_gateway.vendors import adapter_class
-from sms_gateway.vendors.base import VendorAdapter
+
+if TYPE_CHECKING:
+    from sms_gateway.accounts import Account, AccountRegistry
+    from sms_gateway.http import VendorHttp
+    from sms_gateway.store import Store
+    from sms_gateway.vendors.base import VendorAdapter
 
 
 @cache
 def store() -> Store:
+    from sms_gateway.store import Store
+
     settings = get_settings()
     return Store(
         settings.table_name, settings.record_retention_days, write_threads=settings.store_write_threads
@@ -26,12 +34,16 @@ def store() -> Store:
 
 @cache
 def vendor_http() -> VendorHttp:
+    from sms_gateway.http import VendorHttp
+
     settings = get_settings()
     return VendorHttp(settings.http_connect_timeout_seconds, settings.http_read_timeout_seconds)
 
 
 def adapter_factory(db: Store, http: VendorHttp):  # type: ignore[no-untyped-def]
     """Adapters are cheap; they share the process's HTTP session and the table's token cache."""
+    from sms_gateway.tokens import TokenCache
+    from sms_gateway.vendors import adapter_class
 
     def adapter_for(account: Account) -> VendorAdapter:
         return adapter_class(account.vendor)(account, http, TokenCache(db, account.name))
@@ -40,15 +52,17 @@ def adapter_factory(db: Store, http: VendorHttp):  # type: ignore[no-untyped-def
 
 
 def registry() -> AccountRegistry:
+    from sms_gateway.accounts import load_registry
+
     return load_registry()
 
 
 def send_service():  # type: ignore[no-untyped-def]
-    from sms_gateway.sending import SendService, requeue_with_delay  # noqa: PLC0415
+    from sms_gateway.sending import SendService, requeue_with_delay
 
     settings = get_settings()
     if not settings.send_queue_url:
-        from sms_gateway.errors import ConfigurationError  # noqa: PLC0415
+        from sms_gateway.errors import ConfigurationError
 
         raise ConfigurationError("SEND_QUEUE_URL is not set")
     return SendService(
@@ -61,22 +75,22 @@ def send_service():  # type: ignore[no-untyped-def]
 
 
 def push_service():  # type: ignore[no-untyped-def]
-    from sms_gateway.ingest import PushService  # noqa: PLC0415
+    from sms_gateway.ingest import PushService
 
     return PushService(store(), registry(), adapter_factory(store(), vendor_http()))
 
 
 def poll_service():  # type: ignore[no-untyped-def]
-    from sms_gateway.polling import PollService  # noqa: PLC0415
+    from sms_gateway.polling import PollService
 
     return PollService(store(), registry(), adapter_factory(store(), vendor_http()))
 
 
 @cache
 def publisher():  # type: ignore[no-untyped-def]
-    from sms_gateway.aws import client  # noqa: PLC0415
-    from sms_gateway.errors import ConfigurationError  # noqa: PLC0415
-    from sms_gateway.publishing import Publisher  # noqa: PLC0415
+    from sms_gateway.aws import client
+    from sms_gateway.errors import ConfigurationError
+    from sms_gateway.publishing import Publisher
 
     settings = get_settings()
     if not settings.event_bus_name:
