@@ -29,6 +29,8 @@ venv: $(STAMP)  ## create .venv with the pinned tools
 
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# phonenumberslite installs into the folder the full phonenumbers (pinned before) used.
+	$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
