@@ -33,6 +33,16 @@ GATEWAY_STATUS: Final = frozenset({502, 504})
 NOT_SENT_STATUS: Final = frozenset({429, 500, 501, 503, 505})
 
 
+# Words a refusal that is about the token carries (neither token document lists a code for it).
+TOKEN_WORDS: Final = ("token", "令牌", "鉴权")
+
+
+def names_token(message: str) -> bool:
+    """The vendor's message says its refusal is about the token (or the credentials behind it)."""
+    lowered = message.lower()
+    return any(word in lowered for word in TOKEN_WORDS)
+
+
 def transport(exc: requests.RequestException, where: str, *, sends: bool) -> VendorUnavailable:
     """A request that got no HTTP answer."""
     # Imported here: the callback and publish functions classify no transport failure, and

@@ -213,8 +213,6 @@ def parse_each(
     """Parse pulled records one by one. Pulled records are often handed out once: one unreadable
     record is handed to the sink (kept raw by the poller) and logged by its field names, never
     its values."""
-    from sms_gateway.observability import logger  # noqa: PLC0415
-
     parsed, unreadable = read_each(entries, parse)
     for record in unreadable:
         # Field names are the vendor's too: a number used as a key is masked like any other.

@@ -121,7 +121,6 @@ REPORT_CODES: dict[str, tuple[Status, str]] = {
 # no refusal is documented as a content, number or balance error, and every refusal first gets a
 # fresh token and one more try (VendorAdapter.with_token). The vendor's code and message are kept.
 # A refusal that still names the token after that is a credential problem an operator fixes.
-TOKEN_WORDS = ("token", "令牌", "鉴权")
 # "phoneNumbers ... 最多1000 ... 最大长度 1500": both hold.
 MAX_PHONE_NUMBERS_CHARS = 1500
 
@@ -294,7 +293,7 @@ class PaaswV1Adapter(VendorAdapter):
         if answer is TOKEN_REFUSED:
             return True
         text = str(answer.get("message") or answer.get("msg") or "") if isinstance(answer, dict) else ""
-        return any(word in text.lower() for word in TOKEN_WORDS)
+        return failures.names_token(text)
 
     def _authorized(self, method: str, path: str, params: dict[str, str], *, sends: bool = False) -> Any:
         """One call with the shared token; any refusal renews the token and retries once.

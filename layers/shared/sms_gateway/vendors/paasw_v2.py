@@ -139,7 +139,6 @@ CARRIER_FAILURE = "运营商返回的失败代码"
 
 # Sections 3-6: "mobile: 发送手机号" -- mainland mobile numbers, 11 digits.
 # A refusal still naming the token after a renewal is a credential problem an operator fixes.
-TOKEN_WORDS = ("token", "令牌", "鉴权")
 DIGITS = re.compile(r"^\d+$")
 
 
@@ -279,7 +278,7 @@ class PaaswV2Adapter(VendorAdapter):
             lambda token: self._post(path, form, {"token": token, **fields}, sends=sends),
             self._refused,
         )
-        if self._refused(answer) and any(w in self._message(answer).lower() for w in TOKEN_WORDS):
+        if self._refused(answer) and failures.names_token(self._message(answer)):
             raise VendorUnavailable(f"paasw_v2 refused a renewed token: code {self._code(answer)}")
         return answer
 
