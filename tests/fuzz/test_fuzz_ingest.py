@@ -295,7 +295,7 @@ def test_every_callback_route_survives_generated_bodies(
             assert status == 503 and not faults.kept
             return
         (key,) = faults.kept
-        item = store._get(*key)
+        item = store.table.get(key)
         assert item is not None
         state = item["state"]
         if status == 200:

@@ -407,26 +407,35 @@ def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
     # Given a submission whose lookup is written but whose record is not yet (the sender is mid-write)
     from botocore.exceptions import ClientError
 
+    from sms_gateway.aws import client
     from sms_gateway.models import ReportIn, Status
     from sms_gateway.store import RecipientRecord, Store
 
-    store = Store("sms-gateway-test", write_threads=1)
+    sender = Store("sms-gateway-test", write_threads=1)
     record = RecipientRecord(
         "race-2", "+8613800138000", "cn-main", "action_v1", Status.SUBMITTED, "MID-1", "0", "ok", {}
     )
-    store._batch_put([store._lookup_item(record)])  # type: ignore[list-item]
+    sender.recipients.write_lookups([record])
+
     # And a sender that writes the record (and finds no orphan) just after the report's update failed
-    update, sender = store._db.update_item, Store("sms-gateway-test", write_threads=1)
+    class SenderWritesAfterAFailedUpdate:
+        def __init__(self, dynamodb: Any) -> None:
+            self._dynamodb = dynamodb
 
-    def update_then_sender_writes(**kwargs: Any) -> Any:
-        try:
-            return update(**kwargs)
-        except ClientError:
-            if not aws.record("race-2", "+8613800138000"):
-                sender.record_submissions([record])
-            raise
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._dynamodb, name)
 
-    store._db.update_item = update_then_sender_writes  # type: ignore[method-assign]
+        def update_item(self, **kwargs: Any) -> Any:
+            try:
+                return self._dynamodb.update_item(**kwargs)
+            except ClientError:
+                if not aws.record("race-2", "+8613800138000"):
+                    sender.record_submissions([record])
+                raise
+
+    store = Store(
+        "sms-gateway-test", dynamodb=SenderWritesAfterAFailedUpdate(client("dynamodb")), write_threads=1
+    )
     # When the report arrives at that moment
     store.apply_report(
         "cn-main", ReportIn("MID-1", Status.DELIVERED, "DELIVRD", "短信投递成功", recipient="+8613800138000")

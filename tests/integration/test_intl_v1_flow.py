@@ -290,12 +290,12 @@ def test_the_reports_poller_asks_only_pending_recipients_and_gives_up_after_30_d
 ) -> None:
     # Given a recipient recorded 31 days ago (still pending), then three new ones: delivered,
     # undelivered, and one whose report never comes
-    import sms_gateway.store
+    import sms_gateway.store.recipients
 
-    real_now = sms_gateway.store.utcnow
-    monkeypatch.setattr(sms_gateway.store, "utcnow", lambda: real_now() - timedelta(days=31))
+    real_now = sms_gateway.store.recipients.utcnow
+    monkeypatch.setattr(sms_gateway.store.recipients, "utcnow", lambda: real_now() - timedelta(days=31))
     assert send({"id": "old-1", "to": "+2348031000099", "content": "x"}) == []
-    monkeypatch.setattr(sms_gateway.store, "utcnow", real_now)
+    monkeypatch.setattr(sms_gateway.store.recipients, "utcnow", real_now)
     gateway.set_outcome("0011", "undelivered")
     gateway.set_outcome("0012", "none")
     assert send({"id": "new-1", "to": [NIGERIA, "+2348031000011", "+2348031000012"], "content": "x"}) == []

@@ -11,7 +11,8 @@ import pytest
 from sms_gateway.ingest import unfit_reason
 from sms_gateway.limits import InputRefused, load_json, nesting_depth
 from sms_gateway.models import InboundIn, ReportIn, Status
-from sms_gateway.store import INLINE_BODY_BYTES, _body_attributes, kept_body
+from sms_gateway.store.bodies import INLINE_BODY_BYTES, kept_body
+from sms_gateway.store.bodies import body_attributes as _body_attributes
 from sms_gateway.vendors.base import safe_reason
 
 pytestmark = pytest.mark.unit
@@ -126,7 +127,7 @@ def test_reasons_never_quote_values() -> None:
 
 def test_kept_pulled_batches_are_chunked_by_count_and_by_size() -> None:
     from sms_gateway.polling import KEPT_BYTES_PER_ITEM, _chunks
-    from sms_gateway.store import _body_attributes
+    from sms_gateway.store.bodies import body_attributes as _body_attributes
 
     # Given 300 MO of 10,000 characters each (about 30 KB apiece in UTF-8)
     records: list[Any] = [InboundIn("+8613900000001", "字" * 10_000, None, f"{n}") for n in range(300)]

@@ -20,13 +20,14 @@ import hmac
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import NotFound, PushRejected, PushTooLarge, PushUnauthorized, StorageUnavailable
 from sms_gateway.limits import MAX_PUSH_BYTES
+from sms_gateway.matching import ReportResult
 from sms_gateway.models import (
     PULLED_BATCH,
     HttpAnswer,
@@ -38,7 +39,7 @@ from sms_gateway.models import (
     batch_from_json,
 )
 from sms_gateway.observability import logger, metrics
-from sms_gateway.store import Store, kept_body
+from sms_gateway.store.items import KeptItem
 from sms_gateway.vendors.base import VendorAdapter, safe_reason
 
 PUSH_KINDS = ("report", "mo")
@@ -113,8 +114,42 @@ class Applied:
         return sum(self.results.values())
 
 
+class IngestStore(Protocol):
+    """What applying a batch needs of the table."""
+
+    def apply_report(self, account: str, report: ReportIn) -> ReportResult: ...
+    def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool: ...
+    def inbox_mark(
+        self,
+        key: tuple[str, str],
+        state: str,
+        reason: str | None = None,
+        unreadable: list[dict[str, Any]] | None = None,
+    ) -> None: ...
+
+
+class PushStore(IngestStore, Protocol):
+    """What taking and replaying pushes needs of the table."""
+
+    def inbox_put(
+        self,
+        account: str,
+        kind: str,
+        body: bytes,
+        content_type: str,
+        *,
+        state: str = "received",
+        reason: str | None = None,
+        sample_only: bool = False,
+    ) -> tuple[str, str]: ...
+    def inbox_failed(self, key: tuple[str, str], reason: str) -> int: ...
+    def inbox_unprocessed(
+        self, account: str, older_than_seconds: int = 60, limit: int | None = None
+    ) -> list[KeptItem]: ...
+
+
 class Ingest:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: IngestStore) -> None:
         self.store = store
 
     def apply(self, account: Account, batch: PushBatch) -> Applied:
@@ -172,7 +207,7 @@ def _summary(unreadable: list[Unreadable], total: int) -> str:
 
 class PushService:
     def __init__(
-        self, store: Store, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
+        self, store: PushStore, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
     ) -> None:
         self.store = store
         self.registry = registry
@@ -248,9 +283,9 @@ class PushService:
         adapter = self.adapter_for(account)
         replayed = 0
         for item in self.store.inbox_unprocessed(account.name, limit=REPLAYS_PER_RUN):
-            key = (str(item["pk"]), str(item["sk"]))
+            key = item.key
             try:
-                self._replay_one(account, adapter, key, item)
+                self._replay_one(account, adapter, item)
             except PushRejected:
                 continue
             except Exception as exc:
@@ -259,19 +294,17 @@ class PushService:
             replayed += 1
         return replayed
 
-    def _replay_one(
-        self, account: Account, adapter: VendorAdapter, key: tuple[str, str], item: dict[str, Any]
-    ) -> None:
-        body = kept_body(item)
+    def _replay_one(self, account: Account, adapter: VendorAdapter, item: KeptItem) -> None:
+        key = item.key
+        body = item.body()
         if body is None:
             self.store.inbox_mark(key, "rejected", "only a sample of the body was kept")
             raise PushRejected("only a sample was kept")
-        content_type = str(item.get("content_type", ""))
-        if content_type == PULLED_BATCH:
+        if item.content_type == PULLED_BATCH:
             batch = batch_from_json(body.decode("utf-8"))
         else:
             try:
-                batch = parse(adapter, PushRequest(item["kind"], {}, {}, body, content_type))
+                batch = parse(adapter, PushRequest(item.kind, {}, {}, body, item.content_type))  # type: ignore[arg-type]
             except PushRejected as exc:
                 self.store.inbox_mark(key, "rejected", str(exc))
                 raise

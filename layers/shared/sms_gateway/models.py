@@ -35,6 +35,12 @@ class Status(StrEnum):
         """A status only ever moves to a higher rank: submitted (1) -> any final status (2)."""
         return 1 if self is Status.SUBMITTED else 2
 
+    def follows(self, current: Status) -> bool:
+        """The state machine: a status replaces ``current`` only when it ranks higher, so a final
+        status is never replaced and a repeated or late report changes nothing. The store
+        enforces the same rule with a condition on status_rank."""
+        return self.rank > current.rank
+
 
 class MessageKind(StrEnum):
     VERIFICATION = "verification"

@@ -13,13 +13,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol, TypeVar
 
 from sms_gateway.accounts import Account, AccountRegistry
+from sms_gateway.clock import utcnow
 from sms_gateway.errors import PushRejected, SmsGatewayError
-from sms_gateway.ingest import Ingest, PushService, unfit_reason
+from sms_gateway.ingest import Ingest, PushService, PushStore, unfit_reason
 from sms_gateway.models import (
     PULLED_BATCH,
+    BalanceIn,
     InboundIn,
     PendingRecipient,
     PullSink,
@@ -29,19 +33,50 @@ from sms_gateway.models import (
     batch_to_json,
 )
 from sms_gateway.observability import logger, metrics
-from sms_gateway.store import Store
 from sms_gateway.vendors.base import VendorAdapter
 
 # A kept batch item stays well under DynamoDB's 400 KB: at most this many records, or this size
 # (kept compressed when it is large; compressing never makes it much larger).
 KEPT_RECORDS_PER_ITEM = 200
 KEPT_BYTES_PER_ITEM = 250_000
+# A pending recipient asked about without an answer waits a quarter of its age, within these.
+RECHECK_AFTER_MIN = timedelta(minutes=1)
+RECHECK_AFTER_MAX = timedelta(hours=6)
 T = TypeVar("T", ReportIn, InboundIn)
+
+
+class PollStore(PushStore, Protocol):
+    """What the pollers need of the table (besides taking and replaying kept batches)."""
+
+    def pulled_put(
+        self, account: str, kind: str, body: bytes, state: str, reason: str | None = None
+    ) -> tuple[str, str]: ...
+    def pending_recipients(self, account: str, limit: int) -> list[PendingRecipient]: ...
+    def defer_pending(self, row: PendingRecipient, until: datetime) -> None: ...
+    def record_balance(
+        self, account: str, vendor: str, balance: BalanceIn, *, low: bool, threshold: float | None
+    ) -> None: ...
+
+
+def next_check(row: PendingRecipient, now: datetime) -> datetime:
+    """When to ask again about a recipient still without a final status: after a pause that grows
+    with its age (1 minute to 6 hours), so a few never-answered recipients cannot hide the others
+    from a bounded poll."""
+    try:
+        age = now - datetime.fromisoformat(row.created_at.replace("Z", "+00:00"))
+    except ValueError:
+        age = timedelta(0)
+    return now + min(max(age / 4, RECHECK_AFTER_MIN), RECHECK_AFTER_MAX)
+
+
+def balance_is_low(balance: BalanceIn, threshold: float | None) -> bool:
+    """Below the account's threshold; never for a post-paid account, billed afterwards."""
+    return threshold is not None and not balance.postpaid and balance.amount < Decimal(str(threshold))
 
 
 class PollService:
     def __init__(
-        self, store: Store, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
+        self, store: PollStore, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
     ) -> None:
         self.store = store
         self.registry = registry
@@ -142,7 +177,10 @@ class PollService:
             results = self._apply_pulled(account, "report", PushBatch(reports=tuple(reports)))
             # Those asked about and still without an answer wait their turn behind the others.
             final = {(r.vendor_message_id, r.recipient) for r in reports if r.status.final}
-            self.store.defer_pending(p for p in handed if (p.vendor_message_id, p.recipient) not in final)
+            now = utcnow()
+            for row in handed:
+                if (row.vendor_message_id, row.recipient) not in final:
+                    self.store.defer_pending(row, next_check(row, now))
             return {**results, "replayed": replayed} if replayed else results
 
         # Every account: replaying what was kept costs one query on a sparse index.
@@ -160,7 +198,14 @@ class PollService:
     def poll_balance(self) -> dict[str, Any]:
         def run(account: Account, adapter: VendorAdapter) -> Any:
             balance = adapter.balance()
-            self.store.record_balance(account.name, account.vendor, balance, account.balance_low_threshold)
+            threshold = account.balance_low_threshold
+            self.store.record_balance(
+                account.name,
+                account.vendor,
+                balance,
+                low=balance_is_low(balance, threshold),
+                threshold=threshold,
+            )
             return f"{balance.amount} {balance.currency}"
 
         return self._each("PollBalance", lambda a: True, run)

@@ -30,14 +30,16 @@ import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_gateway.observability import logger, metrics
-from sms_gateway.store import BALANCE, INBOUND, RECIPIENT, deserialize
+from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
+from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
+from sms_gateway.store.table import deserialize
 
 SUBMITTED = "SMS Submitted"
 SUBMIT_FAILED = "SMS Submit Failed"
@@ -67,62 +69,39 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
         return []
     kind = new.get("type")
     if kind == RECIPIENT:
+        recipient = RecipientItem.from_item(new)
         if change == "INSERT":
-            return [(SUBMITTED if new["status"] == "submitted" else SUBMIT_FAILED, _message_detail(new))]
+            return [
+                (SUBMITTED if recipient.status == "submitted" else SUBMIT_FAILED, _message_detail(recipient))
+            ]
         if old is not None and old.get("status") != new.get("status"):
-            return [(DELIVERY_REPORT, _message_detail(new))]
+            return [(DELIVERY_REPORT, _message_detail(recipient))]
         return []
     if kind == INBOUND and change == "INSERT":
-        return [(INBOUND_EVENT, _inbound_detail(new))]
+        return [(INBOUND_EVENT, asdict(InboundItem.from_item(new)))]
     if kind == BALANCE:
-        detail = _balance_detail(new)
-        return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if detail["low"] else [])]
+        balance = BalanceItem.from_item(new)
+        detail = asdict(balance)
+        return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
     return []
 
 
-def _message_detail(item: dict[str, Any]) -> dict[str, Any]:
+def _message_detail(item: RecipientItem) -> dict[str, Any]:
     return {
-        "message_id": item["message_id"],
-        "recipient": item.get("recipient"),
-        "account": item.get("account"),
-        "vendor": item.get("vendor"),
-        "vendor_message_id": item.get("vendor_message_id"),
-        "status": item["status"],
-        "final": bool(item.get("final")),
-        "vendor_status": item.get("vendor_status"),
-        "description": item.get("description"),
-        "occurred_at": item.get("status_at"),
-        "submitted_at": item.get("created_at"),
-        "vendor_time": item.get("vendor_time"),
-        "kind": item.get("kind"),
-        "tags": item.get("tags") or {},
-    }
-
-
-def _inbound_detail(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "account": item["account"],
-        "vendor": item.get("vendor"),
-        "sender": item.get("sender"),
-        "sender_mask": item.get("sender_mask"),
-        "content": item.get("content"),
-        "ext_no": item.get("ext_no"),
-        "received_at": item.get("received_at"),
-        "vendor_time": item.get("vendor_time"),
-        "vendor_message_id": item.get("vendor_message_id"),
-    }
-
-
-def _balance_detail(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "account": item["account"],
-        "vendor": item.get("vendor"),
-        "amount": item["amount"],
-        "currency": item.get("currency"),
-        "low": bool(item.get("low")),
-        "threshold": item.get("threshold"),
-        "polled_at": item.get("polled_at"),
-        "raw": item.get("raw") or {},
+        "message_id": item.message_id,
+        "recipient": item.recipient,
+        "account": item.account,
+        "vendor": item.vendor,
+        "vendor_message_id": item.vendor_message_id,
+        "status": item.status,
+        "final": item.final,
+        "vendor_status": item.vendor_status,
+        "description": item.description,
+        "occurred_at": item.status_at,
+        "submitted_at": item.created_at,
+        "vendor_time": item.vendor_time,
+        "kind": item.kind,
+        "tags": item.tags,
     }
 
 

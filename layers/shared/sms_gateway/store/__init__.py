@@ -1,0 +1,169 @@
+"""Every DynamoDB read and write of the project, one module per item kind over one table wrapper:
+
+- table.py: (de)serialisation, paging, conditional and batch writes (the only boto3 calls);
+- keys.py: the key layout (pk/sk formats, the pending index, item types), defined once;
+- items.py: typed views of the items the publisher and the replay read;
+- requests.py (claims), recipients.py (records, lookups, kept reports, pending index),
+  inbox.py (kept pushes and pulls), inbound.py, balances.py, tokens.py.
+
+Business rules live with the logic that owns them: report matching in matching.py, the pending
+back-off and the low-balance rule in polling.py. Events are not published here: the table stream
+is the outbox (publishing.py), so an event exists exactly when a change was committed.
+
+``Store`` composes the parts and keeps the calls the services make; each service depends on a
+narrow Protocol of its own (ingest.IngestStore, polling.PollStore, tokens.TokenBackend, ...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sms_gateway.aws import client
+from sms_gateway.matching import ReportMatcher, ReportResult
+from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn
+from sms_gateway.store.balances import BalanceStore
+from sms_gateway.store.bodies import INLINE_BODY_BYTES, PACKED_BODY_BYTES, body_attributes, kept_body
+from sms_gateway.store.inbound import InboundStore
+from sms_gateway.store.inbox import KEPT_SECONDS, InboxStore
+from sms_gateway.store.items import KeptItem
+from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
+from sms_gateway.store.recipients import RecipientRecord, RecipientStore
+from sms_gateway.store.requests import Claim, ClaimState, RequestStore
+from sms_gateway.store.table import Key, Table, deserialize, serialize
+from sms_gateway.store.tokens import TokenStore
+
+__all__ = [
+    "BALANCE",
+    "INBOUND",
+    "INLINE_BODY_BYTES",
+    "KEPT_SECONDS",
+    "PACKED_BODY_BYTES",
+    "RECIPIENT",
+    "Claim",
+    "ClaimState",
+    "KeptItem",
+    "RecipientRecord",
+    "ReportResult",
+    "Store",
+    "Table",
+    "body_attributes",
+    "deserialize",
+    "kept_body",
+    "serialize",
+]
+
+
+class Store:
+    """The table's item kinds, composed (each part is usable alone: ``store.recipients`` ...)."""
+
+    def __init__(
+        self, table_name: str, retention_days: int = 90, dynamodb: Any = None, write_threads: int = 8
+    ) -> None:
+        self.table = Table(table_name, dynamodb or client("dynamodb"), retention_days * 86400)
+        self.requests = RequestStore(self.table)
+        self.recipients = RecipientStore(self.table, write_threads)
+        self.inbox = InboxStore(self.table)
+        self.inbound = InboundStore(self.table)
+        self.balances = BalanceStore(self.table)
+        self.tokens = TokenStore(self.table)
+        self.matcher = ReportMatcher(self.recipients)
+
+    # ------------------------------------------------------------------ send requests (sending.py)
+    def claim_request(self, message_id: str, account: str, lease_seconds: int) -> Claim:
+        return self.requests.claim(message_id, account, lease_seconds)
+
+    def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
+        self.requests.mark_inflight(message_id, recipients)
+
+    def clear_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
+        self.requests.clear_inflight(message_id, recipients)
+
+    def release_request(self, message_id: str) -> None:
+        self.requests.release(message_id)
+
+    def finish_request(self, message_id: str) -> None:
+        self.requests.finish(message_id)
+
+    def recorded_recipients(self, message_id: str) -> set[str]:
+        return self.requests.recorded_recipients(message_id)
+
+    def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
+        """Write each recipient's first record; True where it was new.
+
+        Every vendor-id lookup is written before any record, so a report that finds the lookup
+        but not yet its record is kept as an orphan (matching.py), never lost. Then reports that
+        arrived before their submission are applied to the records that are new.
+        """
+        self.recipients.write_lookups(records)
+        created = self.recipients.write_records(records)
+        self.matcher.adopt([r for r, new in zip(records, created, strict=True) if new])
+        return created
+
+    # ------------------------------------------------------------------ recipients
+    def recipient(self, message_id: str, recipient: str) -> dict[str, Any] | None:
+        return self.recipients.recipient(message_id, recipient)
+
+    def message(self, message_id: str) -> list[dict[str, Any]]:
+        return self.recipients.message(message_id)
+
+    def apply_report(self, account: str, report: ReportIn) -> ReportResult:
+        return self.matcher.apply(account, report)
+
+    def pending_recipients(self, account: str, limit: int) -> list[PendingRecipient]:
+        return self.recipients.pending(account, limit)
+
+    def defer_pending(self, row: PendingRecipient, until: datetime) -> None:
+        self.recipients.defer(row, until)
+
+    # ------------------------------------------------------------------ inbound, balance
+    def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool:
+        return self.inbound.record(account, vendor, inbound)
+
+    def record_balance(
+        self, account: str, vendor: str, balance: BalanceIn, *, low: bool, threshold: float | None
+    ) -> None:
+        self.balances.record(account, vendor, balance, low=low, threshold=threshold)
+
+    # ------------------------------------------------------------------ pushes (inbox), pulls
+    def inbox_put(
+        self,
+        account: str,
+        kind: str,
+        body: bytes,
+        content_type: str,
+        *,
+        state: str = "received",
+        reason: str | None = None,
+        sample_only: bool = False,
+    ) -> Key:
+        return self.inbox.put(
+            account, kind, body, content_type, state=state, reason=reason, sample_only=sample_only
+        )
+
+    def pulled_put(self, account: str, kind: str, body: bytes, state: str, reason: str | None = None) -> Key:
+        return self.inbox.pulled_put(account, kind, body, state, reason)
+
+    def inbox_mark(
+        self, key: Key, state: str, reason: str | None = None, unreadable: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.inbox.mark(key, state, reason, unreadable)
+
+    def inbox_failed(self, key: Key, reason: str) -> int:
+        return self.inbox.failed(key, reason)
+
+    def inbox_unprocessed(
+        self, account: str, older_than_seconds: int = 60, limit: int | None = None
+    ) -> list[KeptItem]:
+        return self.inbox.unprocessed(account, older_than_seconds, limit)
+
+    # ------------------------------------------------------------------ tokens (tokens.TokenBackend)
+    def get_token(self, account: str) -> tuple[str, int] | None:
+        return self.tokens.get_token(account)
+
+    def put_token(self, account: str, token: str, valid_until: int) -> None:
+        self.tokens.put_token(account, token, valid_until)
+
+    def drop_token(self, account: str, token: str) -> None:
+        self.tokens.drop_token(account, token)

@@ -1,0 +1,107 @@
+"""The key layout of the table, defined once. Item kinds and their keys:
+
+| item         | pk                              | sk                         | written by            |
+|--------------|---------------------------------|----------------------------|-----------------------|
+| recipient    | MSG#{message_id}                | RCPT#{e164}                | send; reports update  |
+| request      | MSG#{message_id}                | REQUEST                    | send (claim, lease)   |
+| lookup       | VID#{account}#{vendor_msg_id}   | RCPT#{e164}                | send, with recipient  |
+| orphan       | VID#{account}#{vendor_msg_id}   | ORPHAN#{number}            | a report seen first   |
+| ambiguous    | VID#{account}#{vendor_msg_id}   | AMBIGUOUS#{mask}#{hash}    | masked, 2+ candidates |
+| inbound      | INBOUND#{account}               | {received_at}#{key}        | MO push or pull       |
+| balance      | ACCOUNT#{account}               | BALANCE                    | balance poller        |
+| token        | ACCOUNT#{account}               | TOKEN                      | token-based vendors   |
+| inbox        | INBOX#{account}                 | {received_at}#{uuid}       | every push, first     |
+| pulled       | PULLED#{account}                | {received_at}#{uuid}       | raw pulls, unreadable |
+
+The sparse `pending` index (pending_pk, pending_sk) holds recipients waiting for a report
+(PENDING#{account}, {next check}#{message_id}#{recipient}) and kept pushes waiting to be applied
+(REPLAY#{account}, the inbox sk). The `type` attribute names the item kind; the stream filter in
+template.yaml publishes the kinds RECIPIENT, INBOUND and BALANCE.
+"""
+
+from __future__ import annotations
+
+from sms_gateway.store.table import Key
+
+RECIPIENT, INBOUND, BALANCE = "recipient", "inbound", "balance"
+LOOKUP, ORPHAN, AMBIGUOUS = "lookup", "orphan_report", "ambiguous_report"
+INBOX, PULLED, TOKEN = "inbox", "pulled", "token"
+
+RCPT_PREFIX = "RCPT#"
+ORPHAN_PREFIX = "ORPHAN#"
+NO_NUMBER = "-"  # the number part of an orphan's sk when the report named none
+INVALID_RECIPIENT = "invalid"  # a record of a request too broken to name a recipient
+
+
+def request(message_id: str) -> Key:
+    return f"MSG#{message_id}", "REQUEST"
+
+
+def message_pk(message_id: str) -> str:
+    return f"MSG#{message_id}"
+
+
+def recipient(message_id: str, number: str) -> Key:
+    return message_pk(message_id), f"{RCPT_PREFIX}{number}"
+
+
+def number_of(sk: str) -> str:
+    """The number of a recipient's or a lookup's sk."""
+    return sk[len(RCPT_PREFIX) :]
+
+
+def lookup_pk(account: str, vendor_message_id: str) -> str:
+    return f"VID#{account}#{vendor_message_id}"
+
+
+def vendor_message_id_of(lookup: str) -> str:
+    return lookup.split("#", 2)[2]
+
+
+def lookup(account: str, vendor_message_id: str, number: str) -> Key:
+    return lookup_pk(account, vendor_message_id), f"{RCPT_PREFIX}{number}"
+
+
+def orphan(account: str, vendor_message_id: str, number: str | None) -> Key:
+    return lookup_pk(account, vendor_message_id), f"{ORPHAN_PREFIX}{number or NO_NUMBER}"
+
+
+def ambiguous(account: str, vendor_message_id: str, mask: str | None, digest: str) -> Key:
+    return lookup_pk(account, vendor_message_id), f"AMBIGUOUS#{mask}#{digest}"
+
+
+def pending_pk(account: str) -> str:
+    return f"PENDING#{account}"
+
+
+def pending_sk(due: str, message_id: str, number: str) -> str:
+    return f"{due}#{message_id}#{number}"
+
+
+def pending_due_before(moment: str) -> str:
+    """The bound of a pending query: "$" sorts after "#", so every key whose time is <= moment."""
+    return f"{moment}$"
+
+
+def replay_pk(account: str) -> str:
+    return f"REPLAY#{account}"
+
+
+def inbound(account: str, received: str, key: str) -> Key:
+    return f"INBOUND#{account}", f"{received}#{key}"
+
+
+def balance(account: str) -> Key:
+    return f"ACCOUNT#{account}", "BALANCE"
+
+
+def token(account: str) -> Key:
+    return f"ACCOUNT#{account}", "TOKEN"
+
+
+def inbox_pk(account: str) -> str:
+    return f"INBOX#{account}"
+
+
+def pulled_pk(account: str) -> str:
+    return f"PULLED#{account}"
