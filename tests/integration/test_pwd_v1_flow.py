@@ -85,11 +85,11 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 30.0) -> bool:
 
 
 def later(monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
-    """The store's clock, `seconds` from now (kept pushes are replayed once a minute old)."""
-    from sms_gateway import store
+    """The kept pushes' clock, `seconds` from now (kept pushes are replayed once a minute old)."""
+    from sms_gateway.store import inbox
 
     real = time.time
-    monkeypatch.setattr(store, "time", SimpleNamespace(time=lambda: real() + seconds))
+    monkeypatch.setattr(inbox, "time", SimpleNamespace(time=lambda: real() + seconds))
 
 
 def reports_fall_due(sim: BaseSimulator, callbacks: CallbackBridge) -> None:

@@ -4,7 +4,8 @@ Where things live:
 - vendors/<vendor>.py   one module per vendor: its HTTP calls, parsers and code tables
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
 - status.py             how a status moves (the forward-only rule)
-- store.py              every DynamoDB read and write
+- store/                every DynamoDB read and write, one module per item kind (keys.py: the layout)
+- matching.py           which recipient a delivery report is about
 - sending.py            SQS batch -> grouped, chunked vendor calls
 - ingest.py             pushed or pulled reports and MO -> records
 - polling.py            the scheduled pull jobs

@@ -3,7 +3,8 @@
 - table.py: (de)serialisation, paging, conditional and batch writes (the only boto3 calls);
 - keys.py: the key layout (pk/sk formats, the pending index, item types), defined once;
 - items.py: typed views of the items the publisher and the replay read;
-- requests.py (claims), recipients.py (records, lookups, kept reports, pending index),
+- requests.py (claims), recipients.py (records, lookups, kept reports), pending.py (the
+  pending index),
   inbox.py (kept pushes and pulls), inbound.py, balances.py, tokens.py.
 
 Business rules live with the logic that owns them: report matching in matching.py, the pending
@@ -29,6 +30,7 @@ from sms_gateway.store.inbound import InboundStore
 from sms_gateway.store.inbox import KEPT_SECONDS, InboxStore
 from sms_gateway.store.items import KeptItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
+from sms_gateway.store.pending import PendingStore
 from sms_gateway.store.recipients import RecipientRecord, RecipientStore
 from sms_gateway.store.requests import Claim, ClaimState, RequestStore
 from sms_gateway.store.table import Key, Table, deserialize, serialize
@@ -64,6 +66,7 @@ class Store:
         self.table = Table(table_name, dynamodb or client("dynamodb"), retention_days * 86400)
         self.requests = RequestStore(self.table)
         self.recipients = RecipientStore(self.table, write_threads)
+        self.pending = PendingStore(self.table)
         self.inbox = InboxStore(self.table)
         self.inbound = InboundStore(self.table)
         self.balances = BalanceStore(self.table)
@@ -112,10 +115,10 @@ class Store:
         return self.matcher.apply(account, report)
 
     def pending_recipients(self, account: str, limit: int) -> list[PendingRecipient]:
-        return self.recipients.pending(account, limit)
+        return self.pending.due(account, limit)
 
     def defer_pending(self, row: PendingRecipient, until: datetime) -> None:
-        self.recipients.defer(row, until)
+        self.pending.defer(row, until)
 
     # ------------------------------------------------------------------ inbound, balance
     def record_inbound(self, account: str, vendor: str, inbound: InboundIn) -> bool:

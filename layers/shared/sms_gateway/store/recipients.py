@@ -1,4 +1,4 @@
-"""Recipient records, their vendor-id lookups, kept reports (orphans, ambiguous) and the pending index.
+"""Recipient records, their vendor-id lookups and kept reports (orphans, ambiguous).
 
 A recipient's status only moves forward (Status.rank), enforced by a condition on every update,
 never by read-then-write. Which record a report is about is decided by matching.py.
@@ -16,10 +16,10 @@ from botocore.exceptions import ClientError
 
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.matching import Advance, OrphanKey
-from sms_gateway.models import PendingRecipient, ReportIn, Status
+from sms_gateway.models import ReportIn, Status
 from sms_gateway.store import keys
 from sms_gateway.store.inbound import digest
-from sms_gateway.store.table import Key, Table, conditional_failed, serialize
+from sms_gateway.store.table import Key, Table, conditional_failed
 
 # Below this many records, threads cost more than they save.
 THREADED_FROM = 5
@@ -224,42 +224,6 @@ class RecipientStore:
                 "expires_at": self.table.expires(),
             }
         )
-
-    # ------------------------------------------------------------------ pending index
-    def pending(self, account: str, limit: int) -> list[PendingRecipient]:
-        """Recipients of this account still without a final status and due for a check, the
-        longest due first (sparse GSI; pending_sk starts with the time of the next check)."""
-        items = self.table.page(
-            IndexName="pending",
-            KeyConditionExpression="pending_pk = :pk AND pending_sk < :due",
-            ExpressionAttributeValues=serialize(
-                {":pk": keys.pending_pk(account), ":due": keys.pending_due_before(iso(utcnow()))}
-            ),
-            Limit=limit,
-            ScanIndexForward=True,
-        )
-        return [
-            PendingRecipient(
-                message_id=item["message_id"],
-                recipient=item["recipient"],
-                vendor_message_id=item["vendor_message_id"],
-                created_at=item["created_at"],
-            )
-            for item in items
-        ]
-
-    def defer(self, row: PendingRecipient, until: datetime) -> None:
-        """Move a pending recipient to ``until`` on the index; nothing when it is final meanwhile."""
-        try:
-            self.table.update(
-                keys.recipient(row.message_id, row.recipient),
-                "SET pending_sk = :sk",
-                {":sk": keys.pending_sk(iso(until), row.message_id, row.recipient)},
-                condition="attribute_exists(pending_pk)",
-            )
-        except ClientError as exc:
-            if not conditional_failed(exc):
-                raise
 
 
 def _report_from_item(vendor_message_id: str, item: dict[str, Any]) -> ReportIn:
