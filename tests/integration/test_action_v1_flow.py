@@ -407,12 +407,19 @@ def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
     # Given a submission whose lookup is written but whose record is not yet (the sender is mid-write)
     from botocore.exceptions import ClientError
 
-    from sms_gateway.models import ReportIn, Status
-    from sms_gateway.store import RecipientRecord, Store
+    from sms_gateway.models import RecipientRecord, ReportIn, Status
+    from sms_gateway.store import Store
 
     store = Store("sms-gateway-test", write_threads=1)
-    record = RecipientRecord(
-        "race-2", "+8613800138000", "cn-main", "action_v1", Status.SUBMITTED, "MID-1", "0", "ok", {}
+    record = RecipientRecord.submitted(
+        message_id="race-2",
+        recipient="+8613800138000",
+        account="cn-main",
+        vendor="action_v1",
+        vendor_message_id="MID-1",
+        vendor_status="0",
+        description="ok",
+        tags={},
     )
     store._batch_put([store._lookup_item(record)])  # type: ignore[list-item]
     # And a sender that writes the record (and finds no orphan) just after the report's update failed

@@ -38,7 +38,7 @@ from botocore.exceptions import ClientError
 from sms_gateway.aws import client
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.limits import SAMPLE_BYTES
-from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn, Status
+from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, RecipientRecord, ReportIn, Status
 from sms_gateway.phone import cn_mask, matches_mask
 
 _serializer = TypeSerializer()
@@ -96,20 +96,6 @@ class ClaimState(StrEnum):
 class Claim:
     state: ClaimState
     inflight: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class RecipientRecord:
-    message_id: str
-    recipient: str | None  # None when the request was too broken to name one
-    account: str | None
-    vendor: str | None
-    status: Status
-    vendor_message_id: str | None
-    vendor_status: str
-    description: str
-    tags: dict[str, str]
-    kind: str | None = None
 
 
 class ReportResult(StrEnum):
