@@ -294,7 +294,7 @@ def test_a_report_that_overtakes_its_submission_is_applied_once_the_submission_i
     ],
 )
 def test_bad_pushes_get_a_short_4xx(
-    aws: AwsEnv, gateway: ActionV1Vendor, account: str, kind: str, token: str, body: str, status: int
+    *, aws: AwsEnv, gateway: ActionV1Vendor, account: str, kind: str, token: str, body: str, status: int
 ) -> None:
     answer = push(body, account=account, kind=kind, token=token)
     assert answer["statusCode"] == status

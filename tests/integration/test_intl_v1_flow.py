@@ -424,7 +424,7 @@ def test_duplicate_and_late_pushes_change_nothing(aws: AwsEnv, gateway: IntlV1Si
     ],
 )
 def test_bad_pushes_get_a_short_4xx_and_unauthorized_ones_are_not_stored(
-    aws: AwsEnv, gateway: IntlV1Simulator, headers: dict[str, str], token: str, body: str, status: int
+    *, aws: AwsEnv, gateway: IntlV1Simulator, headers: dict[str, str], token: str, body: str, status: int
 ) -> None:
     answer = push(body, headers=headers, token=token)
     assert answer["statusCode"] == status
