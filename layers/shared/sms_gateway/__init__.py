@@ -5,7 +5,7 @@ Where things live:
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
 - status.py             how a status moves (the forward-only rule)
 - store.py              every DynamoDB read and write
-- sending.py            SQS batch -> grouped, chunked vendor calls
+- sending/              SQS batch -> parse, plan (grouped, chunked), dispatch, record
 - ingest.py             pushed or pulled reports and MO -> records
 - polling.py            the scheduled pull jobs
 - publishing.py         table stream -> EventBridge events (the outbox)
