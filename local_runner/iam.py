@@ -217,7 +217,7 @@ _RESOURCES: dict[str, Callable[[str, dict[str, Any], str, str], list[tuple[str, 
 
 
 def required(
-    service: str, prefix: str, operation: str, params: dict[str, Any], region: str, account: str
+    service: str, prefix: str, operation: str, params: dict[str, Any], *, region: str, account: str
 ) -> list[tuple[str, str]]:
     """(IAM action, resource ARN) pairs a call needs; ``service`` is the boto3 name, ``prefix``
     the IAM service prefix (botocore's signing name: ``dynamodb`` for DynamoDB Streams too)."""
@@ -232,7 +232,7 @@ def required(
 
 
 def access_denied(
-    principal: Principal, action: str, resource: str, explicit: bool, protocol: str, operation: str
+    principal: Principal, action: str, resource: str, *, explicit: bool, protocol: str, operation: str
 ) -> Exception:
     from botocore.exceptions import ClientError  # noqa: PLC0415 - botocore is the function's
 
@@ -270,7 +270,9 @@ class Enforcer:
         service_model = model.service_model
         service = service_model.service_name
         prefix = service_model.signing_name or service_model.endpoint_prefix
-        for action, resource in required(service, prefix, model.name, params, region, principal.account):
+        for action, resource in required(
+            service, prefix, model.name, params, region=region, account=principal.account
+        ):
             verdict = decide(principal.documents, action, resource)
             if verdict != "allow":
                 self.report(
@@ -279,7 +281,12 @@ class Enforcer:
                     f"{'explicit deny' if verdict == 'deny' else 'no statement allows it'})"
                 )
                 raise access_denied(
-                    principal, action, resource, verdict == "deny", service_model.protocol, model.name
+                    principal,
+                    action,
+                    resource,
+                    explicit=verdict == "deny",
+                    protocol=service_model.protocol,
+                    operation=model.name,
                 )
 
 

@@ -607,6 +607,7 @@ def _schedules(
     translated: dict[str, Any],
     functions: dict[str, FunctionSpec],
     parameters: dict[str, str],
+    *,
     stack: str,
     region: str,
     account: str,
@@ -673,7 +674,9 @@ def deploy(
     functions = _functions(aws, translated, resources, local_code)
     mappings = _mappings(aws, account_id, resources, functions)
     routes = _routes(translated, functions)
-    schedules = _schedules(translated, functions, parameters, stack_name, aws.region, account_id)
+    schedules = _schedules(
+        translated, functions, parameters, stack=stack_name, region=aws.region, account=account_id
+    )
     deployed = DeployedStack(
         name=stack_name,
         region=aws.region,

@@ -294,7 +294,7 @@ def test_a_report_that_overtakes_its_submission_is_applied_once_the_submission_i
     ],
 )
 def test_bad_pushes_get_a_short_4xx(
-    aws: AwsEnv, gateway: ActionV1Vendor, account: str, kind: str, token: str, body: str, status: int
+    *, aws: AwsEnv, gateway: ActionV1Vendor, account: str, kind: str, token: str, body: str, status: int
 ) -> None:
     answer = push(body, account=account, kind=kind, token=token)
     assert answer["statusCode"] == status
@@ -408,12 +408,19 @@ def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
     from botocore.exceptions import ClientError
 
     from sms_gateway.aws import client
-    from sms_gateway.models import ReportIn, Status
-    from sms_gateway.store import RecipientRecord, Store
+    from sms_gateway.models import RecipientRecord, ReportIn, Status
+    from sms_gateway.store import Store
 
     sender = Store("sms-gateway-test", write_threads=1)
-    record = RecipientRecord(
-        "race-2", "+8613800138000", "cn-main", "action_v1", Status.SUBMITTED, "MID-1", "0", "ok", {}
+    record = RecipientRecord.submitted(
+        message_id="race-2",
+        recipient="+8613800138000",
+        account="cn-main",
+        vendor="action_v1",
+        vendor_message_id="MID-1",
+        vendor_status="0",
+        description="ok",
+        tags={},
     )
     sender.recipients.write_lookups([record])
 

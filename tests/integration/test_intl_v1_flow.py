@@ -19,7 +19,7 @@ from sms_gateway.accounts import Account
 from sms_gateway.errors import SubmitRejected, VendorUnavailable
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import MessageKind, OutboundItem, PendingRecipient, Status, Submission
-from sms_gateway.sending import Group, SendService
+from sms_gateway.sending.plan import chunk
 from sms_gateway.vendors.intl_v1 import IntlV1Adapter
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
@@ -201,12 +201,10 @@ def test_1001_numbers_become_calls_of_1000_and_1_that_the_vendor_accepts(sim: In
     # Given one group of 1,001 distinct numbers
     adapter = adapter_for(sim)
     numbers = [f"+23480310{n:05d}" for n in range(1001)]
-    shared = submission()
-    group = Group(adapter, shared, [(None, OutboundItem("bulk", n)) for n in numbers])  # type: ignore[misc]
     # When the send logic chunks it at the declared limit and each chunk is submitted
-    chunks = SendService._chunks(group)
-    for chunk in chunks:
-        outcomes = adapter.submit(submission(*(item.recipient for _, item in chunk)))
+    chunks = chunk(adapter, [OutboundItem("bulk", n) for n in numbers])
+    for part in chunks:
+        outcomes = adapter.submit(submission(*(item.recipient for item in part)))
         assert {o.status for o in outcomes} == {Status.SUBMITTED}
     # Then the vendor (which refuses more than 1000) took calls of 1000 and 1 numbers
     assert [len(b["mobile"].split(",")) for b in bodies(sim, SEND)] == [1000, 1]
@@ -426,7 +424,7 @@ def test_duplicate_and_late_pushes_change_nothing(aws: AwsEnv, gateway: IntlV1Si
     ],
 )
 def test_bad_pushes_get_a_short_4xx_and_unauthorized_ones_are_not_stored(
-    aws: AwsEnv, gateway: IntlV1Simulator, headers: dict[str, str], token: str, body: str, status: int
+    *, aws: AwsEnv, gateway: IntlV1Simulator, headers: dict[str, str], token: str, body: str, status: int
 ) -> None:
     answer = push(body, headers=headers, token=token)
     assert answer["statusCode"] == status

@@ -303,7 +303,7 @@ def test_the_sample_events_are_stored_and_acked(aws: AwsEnv, sim: PaaswV1Simulat
     ],
 )
 def test_bad_pushes_get_a_short_4xx_and_are_kept(
-    aws: AwsEnv, sim: PaaswV1Simulator, kind: str, token: str, body: str | None, status: int
+    *, aws: AwsEnv, sim: PaaswV1Simulator, kind: str, token: str, body: str | None, status: int
 ) -> None:
     answer = push(kind, body, token=token)
     assert answer["statusCode"] == status

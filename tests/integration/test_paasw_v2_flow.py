@@ -117,6 +117,7 @@ def test_a_json_send_keeps_the_20_digit_batch_id_from_send_answer_to_pulled_repo
     ],
 )
 def test_send_template_send_and_balance_in_both_body_formats(
+    *,
     aws: AwsEnv,
     sim: PaaswV2Simulator,
     body_format: str,

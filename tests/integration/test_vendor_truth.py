@@ -138,6 +138,7 @@ def action_v1_sent(mobiles: list[str]) -> Reply:
     ],
 )
 def test_a_refusal_without_a_known_token_code_renews_the_token_and_retries_once(
+    *,
     aws: AwsEnv,
     stand_in: Callable[..., VendorServer],
     vendor_id: str,

@@ -24,7 +24,7 @@ def sim():
         yield s
 
 
-def send(http, sim, mobiles, content="验证码1234", extno=EXTNO, password=None):
+def send(http, sim, mobiles, *, content="验证码1234", extno=EXTNO, password=None):
     mobile = ",".join(mobiles)
     password = password or md5(PASSWORD + extno + content + mobile)
     return http.post(

@@ -21,7 +21,7 @@ def token(http, sim):
     return http.get(sim.url + "/api/token", params={"appId": APP_ID, "secret": SECRET}).json()["token"]
 
 
-def send(http, sim, tok, mobiles, sign="圆通快递", content="你的快件已签收"):
+def send(http, sim, tok, mobiles, *, sign="圆通快递", content="你的快件已签收"):
     return http.post(
         sim.url + "/sms/send",
         data={"token": tok, "phoneNumbers": ",".join(mobiles), "sign": sign, "content": content, "kind": "2"},

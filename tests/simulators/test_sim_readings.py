@@ -352,7 +352,7 @@ def to_china_afternoon(sim) -> datetime:
         ("12h", "12", 8, 12, "03"),
     ],
 )
-def test_intl_v1_timestamp_readings(http, clock, digits, hour_at, length, hour):
+def test_intl_v1_timestamp_readings(*, http, clock, digits, hour_at, length, hour):
     readings = {"timestamp_clock": clock, "timestamp_digits": digits}
     with IntlV1Simulator(INTL, readings=readings) as sim:
         sim.configure(report_delay=0.05)

@@ -87,12 +87,19 @@ class Pusher:
 
 def submitted(vendor: str, message_id: str, recipient: str, vendor_message_id: str) -> None:
     """A recipient recorded `submitted` under a vendor id, as the send function records it."""
-    from sms_gateway.models import Status
-    from sms_gateway.store import RecipientRecord, Store
+    from sms_gateway.models import RecipientRecord
+    from sms_gateway.store import Store
     from tests.support.aws import TABLE
 
     name, _ = VENDORS[vendor]
-    record = RecipientRecord(
-        message_id, recipient, name, vendor, Status.SUBMITTED, vendor_message_id, "0", "OK", {}
+    record = RecipientRecord.submitted(
+        message_id=message_id,
+        recipient=recipient,
+        account=name,
+        vendor=vendor,
+        vendor_message_id=vendor_message_id,
+        vendor_status="0",
+        description="OK",
+        tags={},
     )
     assert Store(TABLE).record_submissions([record]) == [True]

@@ -88,7 +88,9 @@ def test_each_call_needs_the_action_and_resource_aws_checks(
     service: str, operation: str, params: dict[str, object], expected: list[tuple[str, str]]
 ) -> None:
     prefix = "dynamodb" if service == "dynamodbstreams" else service
-    assert required(service, prefix, operation, params, "us-east-1", "111122223333") == expected
+    assert (
+        required(service, prefix, operation, params, region="us-east-1", account="111122223333") == expected
+    )
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,16 @@ class FakeMatchStore:
         self.lookup.setdefault((ACCOUNT, vid), {})[number] = message_id
         if record:
             self.records[(message_id, number)] = Status.SUBMITTED
-        return RecipientRecord(message_id, number, ACCOUNT, "action_v1", Status.SUBMITTED, vid, "0", "ok", {})
+        return RecipientRecord.submitted(
+            message_id=message_id,
+            recipient=number,
+            account=ACCOUNT,
+            vendor="action_v1",
+            vendor_message_id=vid,
+            vendor_status="0",
+            description="ok",
+            tags={},
+        )
 
     # ------------------------------------------------------------------ MatchStore
     def lookup_message(self, account: str, vendor_message_id: str, number: str) -> str | None:

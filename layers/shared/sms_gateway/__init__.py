@@ -6,7 +6,7 @@ Where things live:
 - status.py             how a status moves (the forward-only rule)
 - store/                every DynamoDB read and write, one module per item kind (keys.py: the layout)
 - matching.py           which recipient a delivery report is about
-- sending.py            SQS batch -> grouped, chunked vendor calls
+- sending/              SQS batch -> parse, plan (grouped, chunked), dispatch, record
 - ingest.py             pushed or pulled reports and MO -> records
 - polling.py            the scheduled pull jobs
 - publishing.py         table stream -> EventBridge events (the outbox)

@@ -19,7 +19,7 @@ from sms_gateway.models import ReportIn
 from sms_gateway.phone import cn_mask, matches_mask
 
 if TYPE_CHECKING:
-    from sms_gateway.store.recipients import RecipientRecord
+    from sms_gateway.models import RecipientRecord
 
 
 class ReportResult(StrEnum):

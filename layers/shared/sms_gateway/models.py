@@ -189,6 +189,122 @@ class SubmitOutcome:
     description: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class RecipientRecord:
+    """One recipient's first record, as the send path writes it (one per message id and recipient).
+
+    Built through the named constructors, which say which of the three ways it came about.
+    """
+
+    message_id: str
+    recipient: str | None  # None when the request was too broken to name one
+    account: str | None
+    vendor: str | None
+    status: Status
+    vendor_message_id: str | None = None
+    vendor_status: str
+    description: str
+    tags: dict[str, str]
+    kind: str | None = None
+
+    @classmethod
+    def answered(
+        cls, outcome: SubmitOutcome, *, account: str, vendor: str, tags: dict[str, str], kind: str | None
+    ) -> RecipientRecord:
+        """What the vendor said (submitted or refused), or `unknown` when its answer was lost."""
+        return cls(
+            message_id=outcome.message_id,
+            recipient=outcome.recipient,
+            account=account,
+            vendor=vendor,
+            status=outcome.status,
+            vendor_message_id=outcome.vendor_message_id,
+            vendor_status=outcome.vendor_status,
+            description=outcome.description,
+            tags=tags,
+            kind=kind,
+        )
+
+    @classmethod
+    def submitted(
+        cls,
+        *,
+        message_id: str,
+        recipient: str,
+        account: str,
+        vendor: str,
+        vendor_message_id: str,
+        vendor_status: str,
+        description: str,
+        tags: dict[str, str],
+        kind: str | None = None,
+    ) -> RecipientRecord:
+        return cls(
+            message_id=message_id,
+            recipient=recipient,
+            account=account,
+            vendor=vendor,
+            status=Status.SUBMITTED,
+            vendor_message_id=vendor_message_id,
+            vendor_status=vendor_status,
+            description=description,
+            tags=tags,
+            kind=kind,
+        )
+
+    @classmethod
+    def unknown(
+        cls,
+        *,
+        message_id: str,
+        recipient: str,
+        account: str,
+        vendor: str,
+        vendor_status: str,
+        reason: str,
+        tags: dict[str, str],
+        kind: str | None,
+    ) -> RecipientRecord:
+        """It cannot be known whether the vendor sent it: recorded so, never resent."""
+        return cls(
+            message_id=message_id,
+            recipient=recipient,
+            account=account,
+            vendor=vendor,
+            status=Status.UNKNOWN,
+            vendor_status=vendor_status,
+            description=reason,
+            tags=tags,
+            kind=kind,
+        )
+
+    @classmethod
+    def failed(
+        cls,
+        *,
+        message_id: str,
+        recipient: str | None,
+        account: str | None,
+        vendor: str | None,
+        vendor_status: str,
+        reason: str,
+        tags: dict[str, str],
+        kind: str | None = None,
+    ) -> RecipientRecord:
+        """Refused before any vendor call: an invalid request or number."""
+        return cls(
+            message_id=message_id,
+            recipient=recipient,
+            account=account,
+            vendor=vendor,
+            status=Status.FAILED,
+            vendor_status=vendor_status,
+            description=reason,
+            tags=tags,
+            kind=kind,
+        )
+
+
 @dataclass(frozen=True)
 class ReportIn:
     """A delivery report as a vendor gave it, normalised."""

@@ -23,7 +23,7 @@ from typing import Any
 
 from sms_gateway.aws import client
 from sms_gateway.matching import ReportMatcher, ReportResult
-from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, ReportIn
+from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, RecipientRecord, ReportIn
 from sms_gateway.store.balances import BalanceStore
 from sms_gateway.store.bodies import INLINE_BODY_BYTES, PACKED_BODY_BYTES, body_attributes, kept_body
 from sms_gateway.store.inbound import InboundStore
@@ -31,7 +31,7 @@ from sms_gateway.store.inbox import KEPT_SECONDS, InboxStore
 from sms_gateway.store.items import KeptItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.pending import PendingStore
-from sms_gateway.store.recipients import RecipientRecord, RecipientStore
+from sms_gateway.store.recipients import RecipientStore
 from sms_gateway.store.requests import Claim, ClaimState, RequestStore
 from sms_gateway.store.table import Key, Table, deserialize, serialize
 from sms_gateway.store.tokens import TokenStore

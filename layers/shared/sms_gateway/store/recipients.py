@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,27 +15,13 @@ from botocore.exceptions import ClientError
 
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.matching import Advance, OrphanKey
-from sms_gateway.models import ReportIn, Status
+from sms_gateway.models import RecipientRecord, ReportIn, Status
 from sms_gateway.store import keys
 from sms_gateway.store.inbound import digest
 from sms_gateway.store.table import Key, Table, conditional_failed
 
 # Below this many records, threads cost more than they save.
 THREADED_FROM = 5
-
-
-@dataclass(frozen=True)
-class RecipientRecord:
-    message_id: str
-    recipient: str | None  # None when the request was too broken to name one
-    account: str | None
-    vendor: str | None
-    status: Status
-    vendor_message_id: str | None
-    vendor_status: str
-    description: str
-    tags: dict[str, str]
-    kind: str | None = None
 
 
 class RecipientStore:
