@@ -127,3 +127,13 @@ def test_a_calls_verdict_on_its_account(
 ) -> None:
     results = [RecipientResult("m1", A, d, "r") for d in deliveries]
     assert verdict(results, count_unknown=count_unknown) is expected
+
+
+def test_a_grouped_call_moves_each_message_along_its_own_candidates() -> None:
+    # Given one call on cn-a carrying two messages whose routes differ after cn-a
+    items = [OutboundItem("m1", A), OutboundItem("m2", B)]
+    results = classify_failure(items, VendorUnavailable("connect timeout to cn-a"), "action_v1")
+    # When failover decides with each message's own order
+    plan = failover("cn-a", "action_v1", results, items, {"m1": ["cn-a", "cn-b"], "m2": ["cn-a", "intl"]})
+    # Then each message moves to its own next account
+    assert plan.moves == {"cn-b": (items[0],), "intl": (items[1],)}

@@ -138,15 +138,18 @@ def failover(
     vendor: str,
     results: Sequence[RecipientResult],
     items: Sequence[OutboundItem],
-    candidates: Sequence[str],
+    candidates: Sequence[str] | Mapping[str, Sequence[str]],
     tried: Mapping[tuple[str, str], Collection[str]] | None = None,
 ) -> FailoverPlan:
     """Where each recipient of a call on ``account`` goes next.
 
-    ``candidates`` are the request's account names in order (``choose``); ``tried`` the accounts
-    each (message id, recipient) already tried, from its earlier attempts. A not-sent recipient
-    moves to the first candidate it has not tried; ``items`` give the recipients' content.
+    ``candidates`` are the account names in order (``choose``): one list for every recipient,
+    or one per message id (a grouped call carries several requests, each with its own choice).
+    ``tried`` holds the accounts each (message id, recipient) already tried in earlier attempts.
+    A not-sent recipient moves to the first candidate it has not tried; ``items`` give the
+    recipients' content.
     """
+    per_message = candidates if isinstance(candidates, Mapping) else None
     by_key = {(i.message_id, i.recipient): i for i in items}
     tried = tried or {}
     moves: dict[str, list[OutboundItem]] = {}
@@ -160,7 +163,8 @@ def failover(
             stay.append(result)
             continue
         done = {account, *tried.get(key, ())}
-        following = next((c for c in candidates if c not in done), None)
+        ordered = per_message.get(result.message_id, ()) if per_message is not None else candidates
+        following = next((c for c in ordered if c not in done), None)
         item = by_key.get(key) or OutboundItem(result.message_id, result.recipient)
         if following is None:
             requeue.append(item)
