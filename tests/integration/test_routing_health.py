@@ -4,18 +4,13 @@ cool-down, and closes on success. Time is a clock the test moves: nothing sleeps
 
 from __future__ import annotations
 
-import contextlib
 import threading
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
-from moto import mock_aws
 
 from local_runner.dynamodb_local import repair_stream_record
 from sms_gateway.models import BalanceIn
@@ -33,47 +28,14 @@ from sms_gateway.routing.failover import Verdict
 from sms_gateway.routing.health import Breaker, HealthReader
 from sms_gateway.routing.settings import RoutingSettings
 from sms_gateway.store import Store, deserialize
-from tests.support.template import table_definition
+from tests.support.routing import Clock, Table, routing_table
 
 pytestmark = pytest.mark.integration
-
-SETTINGS = RoutingSettings(breaker_failures=3, breaker_cooldown_seconds=60, breaker_probe_lease_seconds=30)
-T0 = 1_800_000_000.0
-
-
-@dataclass
-class Clock:
-    now: float = T0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Table:
-    name: str
-    endpoint: str | None
-
-    def client(self) -> Any:
-        """A client of its own, as another Lambda instance would have."""
-        return boto3.client("dynamodb", endpoint_url=self.endpoint, config=Config(max_pool_connections=20))
-
-    def breaker(self, clock: Clock, settings: RoutingSettings = SETTINGS) -> Breaker:
-        return Breaker(self.name, settings, self.client(), clock)
 
 
 @pytest.fixture
 def table(dynamodb_endpoint: str | None) -> Iterator[Table]:
-    with contextlib.ExitStack() as stack:
-        if dynamodb_endpoint is None:
-            stack.enter_context(mock_aws())
-        found = Table(f"routing-{uuid.uuid4().hex[:10]}", dynamodb_endpoint)
-        db = found.client()
-        db.create_table(**table_definition(found.name))
-        try:
-            yield found
-        finally:
-            db.delete_table(TableName=found.name)
+    yield from routing_table(dynamodb_endpoint)
 
 
 def fail(breaker: Breaker, times: int, account: str = "cn-a") -> list[HealthChange]:
