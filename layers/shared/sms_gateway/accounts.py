@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
+from sms_gateway.routing.config import Route, TemplateMap, validate_routing
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -64,6 +65,8 @@ class AccountsDocument(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     accounts: list[Account]
+    routes: list[Route] = Field(default_factory=list)
+    templates: list[TemplateMap] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> AccountsDocument:
@@ -77,6 +80,7 @@ class AccountsDocument(BaseModel):
         unknown = {a.vendor for a in self.accounts} - set(VENDORS)
         if unknown:
             raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(VENDORS)}")
+        validate_routing(self.accounts, self.routes, self.templates)
         return self
 
 

@@ -79,6 +79,7 @@ class SendRequest(BaseModel):
 
     id: str | None = None
     account: str | None = None
+    route: str | None = Field(default=None, min_length=1, max_length=64)
     to: list[str] = Field(default_factory=list)
     p2p: list[P2PItem] = Field(default_factory=list)
     content: str | None = Field(default=None, max_length=1000)
@@ -132,6 +133,8 @@ class SendRequest(BaseModel):
 
     @model_validator(mode="after")
     def _coherent(self) -> SendRequest:
+        if self.account is not None and self.route is not None:
+            raise ValueError("give either 'account' or 'route', not both")
         if self.to and self.p2p:
             raise ValueError("give either 'to' or 'p2p', not both")
         if not self.to and not self.p2p:
