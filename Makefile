@@ -32,6 +32,8 @@ $(STAMP): requirements-dev.txt
 	# phonenumberslite installs into the folder the full phonenumbers (pinned before) used.
 	$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The sms-gateway console script (editable: it runs the checkout's code), nothing fetched.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 lint: venv  ## ruff lint and format check
