@@ -3,12 +3,12 @@
 from typing import Any
 from urllib.parse import unquote
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from sms_gateway import status
 from sms_gateway.status.reader import page_size
 
-router = Router()
+router = APIGatewayHttpRouter()
 
 
 def _query(name: str) -> str | None:
