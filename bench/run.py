@@ -1,6 +1,7 @@
 """Benchmarks that print figures: grouping and chunking, push parsing, cold import of each handler
 against boto3 and the layer's size (bench/cold_import.py), and duplicate events under PutEvents
-partial failures (bench/publish_duplicates.py).
+partial failures (bench/publish_duplicates.py), and the status API's first page of a
+10,000-recipient message on DynamoDB Local (bench/status_first_page.py).
 
 Run with `make bench`. Figures vary by machine; compare runs on the same one.
 """
@@ -93,7 +94,10 @@ if __name__ == "__main__":
     parsing()
     import cold_import  # bench/ is the script's own directory, first on sys.path
     import publish_duplicates
+    import status_first_page
 
     cold_import.main()
 
     publish_duplicates.main()
+
+    status_first_page.main()

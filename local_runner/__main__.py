@@ -91,6 +91,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="serve the tables from moto instead of DynamoDB Local (used when Java or the jar is missing)",
     )
     parser.add_argument("--function-log", help="write the functions' own output here instead of stderr")
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        help="also write the ready line here (sms-gateway --local reads it); removed on stop",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging of the runner")
     args = parser.parse_args(argv)
     if args.poll_seconds <= 0:
@@ -164,11 +169,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ready_out.write(json.dumps(info, ensure_ascii=False) + "\n")
     ready_out.flush()
+    if args.state_file:
+        args.state_file.write_text(json.dumps(info, ensure_ascii=False) + "\n", encoding="utf-8")
     try:
         while not stop.wait(0.5):
             pass
     finally:
         runner.stop()
+        if args.state_file:
+            args.state_file.unlink(missing_ok=True)
     return 0
 
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 import sms_gateway.publishing  # noqa: F401 - the publish path, loaded at init, not in the first batch
-from sms_gateway import runtime
+from sms_gateway import runtime, status
 from sms_gateway.observability import logger, metrics, tracer
 
 processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
@@ -26,6 +26,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records = event.get("Records", [])
     not_published = runtime.publisher().publish_records(records)
     metrics.add_metric(name="StreamRecords", unit="Count", value=len(records))
+    status.outcome_counters().count([r for r in records if r.get("eventID") not in not_published])
 
     def record_handler(record: DynamoDBRecord) -> None:
         if record.event_id in not_published:

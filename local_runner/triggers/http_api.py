@@ -36,6 +36,7 @@ log = logging.getLogger("local_runner.http_api")
 _TEXT_TYPES = re.compile(
     r"^(text/.*|application/(json|.*\+json|xml|.*\+xml|javascript|x-www-form-urlencoded|graphql))$"
 )
+_DIGIT_RUN = re.compile(r"\d{7,}")
 INTERNAL_ERROR = (500, {"content-type": "application/json"}, b'{"message":"Internal Server Error"}')
 NOT_FOUND = (404, {"content-type": "application/json"}, b'{"message":"Not Found"}')
 
@@ -280,7 +281,7 @@ class HttpApiServer:
             log.info(
                 "http %s %s -> 404 (no route) in %.0f ms",
                 method,
-                split.path,
+                _DIGIT_RUN.sub("*", split.path),  # no phone number in the log
                 (time.monotonic() - started) * 1000,
             )
             return
@@ -312,7 +313,9 @@ class HttpApiServer:
             status = answer[0][0]
             return f"{status}" if result.ok else f"{status} ({result.error_text})"
 
-        self._functions.invoke(route.function, event, trigger=f"http:{method} {split.path}", outcome=outcome)
+        # The route key, not the path: a path can carry a phone number (the status API's
+        # /recipients/{number}/messages), and API Gateway's access log is written the same way.
+        self._functions.invoke(route.function, event, trigger=f"http:{route.route_key}", outcome=outcome)
         self._reply(request, *answer[0])
 
     @staticmethod

@@ -47,7 +47,7 @@ def test_alarms_go_to_an_encrypted_topic_with_an_optional_email_and_the_api_logs
     assert topic["Properties"]["KmsMasterKeyId"] == {"Ref": "AlarmTopicKey"}
     (subscription,) = resources("AWS::SNS::Subscription").values()
     assert subscription["Condition"] == "HasAlarmEmail"
-    (api,) = resources("AWS::Serverless::HttpApi").values()
+    api = resources("AWS::Serverless::HttpApi")["CallbackApi"]  # the status API is the other one
     assert api["Properties"]["AccessLogSettings"]["DestinationArn"] == {"GetAtt": "CallbackApiAccessLogs.Arn"}
     assert "$context.requestId" in api["Properties"]["AccessLogSettings"]["Format"]
     assert api["Properties"]["DefaultRouteSettings"] == {

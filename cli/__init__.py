@@ -1,0 +1,1 @@
+"""``sms-gateway``: the operator's command line (status questions and recovery operations)."""

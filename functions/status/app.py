@@ -1,0 +1,64 @@
+"""StatusFunction: the read-only status API (IAM-authorized HTTP API).
+
+Domain errors become HTTP answers here, and only here.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+from routes import router
+
+import sms_gateway.status.reader  # noqa: F401 - the read path, loaded at init, not in the first request
+from sms_gateway.errors import ConfigurationError, NotFound
+from sms_gateway.observability import logger, metrics, redact, tracer
+from sms_gateway.status.cursor import InvalidQuery
+
+app = APIGatewayHttpResolver()
+app.include_router(router)
+
+
+def _error(status: int, reason: str) -> Response[dict[str, str]]:
+    # A reason can quote the asked number: redacted as a log line is.
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": redact(reason)}
+    )
+
+
+@app.exception_handler(InvalidQuery)
+def _bad_request(exc: InvalidQuery) -> Response[dict[str, str]]:
+    return _error(400, str(exc))
+
+
+@app.exception_handler(NotFound)
+def _not_found(exc: NotFound) -> Response[dict[str, str]]:
+    return _error(404, str(exc))
+
+
+@app.exception_handler(ConfigurationError)
+@app.exception_handler(ClientError)
+@app.exception_handler(BotoCoreError)
+def _unavailable(exc: Exception) -> Response[dict[str, str]]:
+    logger.warning("status read failed", extra={"error": type(exc).__name__})
+    return _error(503, "temporarily unavailable, ask again later")
+
+
+@app.exception_handler(Exception)
+def _internal(exc: Exception) -> Response[dict[str, str]]:
+    logger.error("status request failed", extra={"error": type(exc).__name__})
+    return _error(500, "internal error")
+
+
+@app.not_found
+def _no_route(exc: Exception) -> Response[dict[str, str]]:
+    return _error(
+        404, "no such route; use GET /messages/{id}, /recipients/{number}/messages or /accounts/{name}"
+    )
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
