@@ -163,7 +163,9 @@ def _replay(args: argparse.Namespace, target: Target) -> Any:
         since, until = utc_bound("--since", args.since), utc_bound("--until", args.until)
     except InvalidQuery as exc:
         raise CommandRefused(str(exc)) from None
-    return operations.replay(store, db, registry, args.account, str(since), str(until), dry_run=args.dry_run)
+    return operations.replay(
+        store, db, registry, args.account, str(since), until=str(until), dry_run=args.dry_run
+    )
 
 
 def check_accounts(path: Path, as_json: bool, out: TextIO) -> int:

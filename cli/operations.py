@@ -149,8 +149,8 @@ def replay(
     registry: AccountRegistry,
     account_name: str,
     since: str,
-    until: str,
     *,
+    until: str,
     dry_run: bool,
 ) -> Outcome:
     """Apply again, through today's parser, every push (``INBOX#``) kept for the account in the
@@ -168,7 +168,7 @@ def replay(
         if dry_run:
             outcome.left.append({**row, "action": "would replay"})
             continue
-        _replay_item(ingest, adapter, account, item, row, outcome)
+        _replay_item(ingest, adapter, account, item, row, outcome=outcome)
     for item in _kept_items(store, db, f"PULLED#{account_name}", since, until):
         outcome.left.append(
             {
@@ -187,6 +187,7 @@ def _replay_item(
     account: Account,
     item: dict[str, Any],
     row: dict[str, Any],
+    *,
     outcome: Outcome,
 ) -> None:
     body = kept_body(item)

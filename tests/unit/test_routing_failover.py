@@ -99,7 +99,7 @@ def test_accounts_already_tried_are_skipped_and_with_none_left_the_recipient_goe
     results = not_called(ITEMS)
     tried = {("m1", B): ["cn-b"], ("m1", C): ["cn-b", "cn-c"]}
     # When cn-a is not called (its circuit is open)
-    plan = failover("cn-a", "action_v1", results, ITEMS, CANDIDATES, tried)
+    plan = failover("cn-a", "action_v1", results, ITEMS, CANDIDATES, tried=tried)
     # Then A goes to cn-b, B skips to cn-c, C has no account left and waits for redelivery
     assert plan.moves == {"cn-b": (ITEMS[0],), "cn-c": (ITEMS[1],)}
     assert plan.requeue == (ITEMS[2],)

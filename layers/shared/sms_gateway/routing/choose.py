@@ -94,7 +94,7 @@ def choose(
         if default is None:
             raise UnknownAccount(None)
         return _direct(request, document, default, "the default account (no route matched)")
-    return _ranked(request, document, health, message_id, route, accounts)
+    return _ranked(request, document, health, message_id, route, accounts=accounts)
 
 
 def plan(
@@ -191,6 +191,7 @@ def _ranked(
     health: Mapping[str, AccountHealth],
     message_id: str,
     route: Route,
+    *,
     accounts: Mapping[str, Account],
 ) -> Choice:
     skipped: list[Skipped] = []

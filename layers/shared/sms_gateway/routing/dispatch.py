@@ -85,7 +85,7 @@ class Dispatcher:
                 break
             candidate = choice.candidates[order.index(name)]
             results = self._try(candidate, batch, submit, out)
-            plan = failover(name, candidate.account.vendor, results, batch, order, done)
+            plan = failover(name, candidate.account.vendor, results, batch, order, tried=done)
             for key, attempt in plan.attempts.items():
                 out.attempts.setdefault(key, []).append(attempt)
                 done.setdefault(key, []).append(name)

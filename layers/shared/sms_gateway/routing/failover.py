@@ -139,6 +139,7 @@ def failover(
     results: Sequence[RecipientResult],
     items: Sequence[OutboundItem],
     candidates: Sequence[str] | Mapping[str, Sequence[str]],
+    *,
     tried: Mapping[tuple[str, str], Collection[str]] | None = None,
 ) -> FailoverPlan:
     """Where each recipient of a call on ``account`` goes next.
