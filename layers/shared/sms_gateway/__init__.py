@@ -3,7 +3,6 @@
 Where things live:
 - vendors/<vendor>.py   one module per vendor: its HTTP calls, parsers and code tables
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
-- status.py             how a status moves (the forward-only rule)
 - store.py              every DynamoDB read and write
 - sending.py            SQS batch -> grouped, chunked vendor calls
 - ingest.py             pushed or pulled reports and MO -> records

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
+from sms_gateway.settings import get_settings
+from sms_gateway.vendors import catalogue
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -72,11 +74,9 @@ class AccountsDocument(BaseModel):
             raise ValueError("account names must be unique")
         if sum(a.default for a in self.accounts) > 1:
             raise ValueError("at most one account may be the default")
-        from sms_gateway.vendors import VENDORS  # noqa: PLC0415 - avoids an import cycle
-
-        unknown = {a.vendor for a in self.accounts} - set(VENDORS)
+        unknown = {a.vendor for a in self.accounts if not catalogue.known(a.vendor)}
         if unknown:
-            raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(VENDORS)}")
+            raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(catalogue.VENDORS)}")
         return self
 
 
@@ -121,8 +121,6 @@ class AccountRegistry:
 def load_registry() -> AccountRegistry:
     """The registry from SSM, cached per instance for ACCOUNTS_CACHE_SECONDS (Powertools Parameters)."""
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - lazy: cold start
-
-    from sms_gateway.settings import get_settings  # noqa: PLC0415
 
     settings = get_settings()
     try:

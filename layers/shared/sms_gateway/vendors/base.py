@@ -1,7 +1,7 @@
 """The vendor adapter interface. A vendor is one module in this package with one subclass of it.
 
 Adding a vendor means: a module with its adapter, its code tables and its tests, and one line in
-vendors/__init__.py. Nothing in the handlers or the send/ingest/poll logic changes.
+vendors/catalogue.py. Nothing in the handlers or the send/ingest/poll logic changes.
 """
 
 from __future__ import annotations
@@ -29,8 +29,9 @@ from sms_gateway.models import (
     Unreadable,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import redact_numbers
+from sms_gateway.phone import cn_national, redact_numbers
 from sms_gateway.tokens import TokenCache
+from sms_gateway.vendors import catalogue
 
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
 PendingSource = Callable[[int], list[PendingRecipient]]
@@ -112,8 +113,6 @@ class VendorAdapter(ABC):
 
     def vendor_number(self, e164: str) -> str:
         """The recipient as this vendor wants it; raise UnsupportedRecipient when it cannot send there."""
-        from sms_gateway.phone import cn_national  # noqa: PLC0415
-
         return cn_national(e164)
 
     # ----------------------------------------------------------------- sending
@@ -143,6 +142,14 @@ class VendorAdapter(ABC):
 
     @abstractmethod
     def balance(self) -> BalanceIn: ...
+
+
+def adapter_class(vendor: str) -> type[VendorAdapter]:
+    """The adapter class of a vendor id of the catalogue (KeyError for an unknown one)."""
+    cls = catalogue.load(vendor)
+    if not (isinstance(cls, type) and issubclass(cls, VendorAdapter)):
+        raise TypeError(f"catalogue entry {vendor!r} is not a VendorAdapter")
+    return cls
 
 
 def json_body(push: PushRequest, *, exact: bool = False) -> object:
