@@ -6,18 +6,21 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
 from sms_gateway.settings import get_settings
 from sms_gateway.vendors import catalogue
+from sms_gateway.vendors.settings import problems
+from sms_gateway.vendors.toolkit import bare_sign
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Account(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: str
     vendor: str
@@ -47,7 +50,7 @@ class Account(BaseModel):
     @field_validator("sign")
     @classmethod
     def _bare_sign(cls, value: str | None) -> str | None:
-        return value.strip().removeprefix("【").removesuffix("】") if value else None
+        return bare_sign(value)
 
     @model_validator(mode="after")
     def _register_secrets(self) -> Account:
@@ -63,9 +66,21 @@ class Account(BaseModel):
 
 
 class AccountsDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     accounts: list[Account]
+
+    @field_validator("accounts")
+    @classmethod
+    def _vendor_settings(cls, accounts: list[Account]) -> list[Account]:
+        """Every account's credentials and options against its vendor's models, at load: a typo
+        is an error naming its path here, never a failure after recipients were marked inflight."""
+        errors = [
+            error for index, account in enumerate(accounts) for error in _settings_errors(index, account)
+        ]
+        if errors:
+            raise ValidationError.from_exception_data("AccountsDocument", errors)
+        return accounts
 
     @model_validator(mode="after")
     def _consistent(self) -> AccountsDocument:
@@ -78,6 +93,25 @@ class AccountsDocument(BaseModel):
         if unknown:
             raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(catalogue.VENDORS)}")
         return self
+
+
+def _settings_errors(index: int, account: Account) -> list[InitErrorDetails]:
+    if not catalogue.known(account.vendor):
+        return []  # reported once by AccountsDocument._consistent
+    found: list[InitErrorDetails] = []
+    credentials, options = catalogue.settings(account.vendor)
+    checks = (("credentials", credentials, account.credentials), ("options", options, account.options))
+    for field, model, raw in checks:
+        try:
+            model.model_validate(raw)
+        except ValidationError as exc:
+            found += [
+                InitErrorDetails(
+                    type=e["type"], loc=(index, field, *e["loc"]), input=e["input"], ctx=e.get("ctx", {})
+                )
+                for e in exc.errors()
+            ]
+    return found
 
 
 class AccountRegistry:
@@ -96,10 +130,7 @@ class AccountRegistry:
             return cls(AccountsDocument.model_validate(raw))
         except ValidationError as exc:
             # Only field paths and messages: the input may hold secrets.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
-            )
-            raise ConfigurationError(f"invalid accounts document: {problems}") from exc
+            raise ConfigurationError(f"invalid accounts document: {problems(exc)}") from exc
 
     def get(self, name: str | None) -> Account:
         if name is None:

@@ -1,14 +1,16 @@
-"""The vendor catalogue: vendor id -> where its adapter lives, imported only when an account uses it.
+"""The vendor catalogue: vendor id -> its module, imported only when an account uses it.
 
-A leaf: it imports nothing of this package, so the accounts document can check vendor ids and
-load each vendor's settings models without importing the adapters (and their dependencies).
-Adding a vendor is one line here plus its package.
+A leaf below the adapters (it imports the settings base, never vendors.base nor accounts), so
+the accounts document checks vendor ids and validates each account's credentials and options
+without an import circle. Adding a vendor is one line here plus its module.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Final
+
+from sms_gateway.vendors.settings import VendorCredentials, VendorOptions
 
 # vendor id -> "module:Class" of its adapter.
 VENDORS: Final[dict[str, str]] = {
@@ -28,3 +30,20 @@ def load(vendor: str) -> object:
     """The adapter class of ``vendor`` (typed by vendors.base.adapter_class); KeyError if unknown."""
     module_name, class_name = VENDORS[vendor].split(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def settings(vendor: str) -> tuple[type[VendorCredentials], type[VendorOptions]]:
+    """The `Credentials` and `Options` models the adapter of ``vendor`` declares; KeyError if unknown."""
+    adapter = load(vendor)
+    credentials, options = (
+        getattr(adapter, "credentials_model", None),
+        getattr(adapter, "options_model", None),
+    )
+    if not (
+        isinstance(credentials, type)
+        and issubclass(credentials, VendorCredentials)
+        and isinstance(options, type)
+        and issubclass(options, VendorOptions)
+    ):
+        raise TypeError(f"{vendor} declares no Credentials and Options models")
+    return credentials, options

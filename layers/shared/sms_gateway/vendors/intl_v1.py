@@ -63,15 +63,15 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Annotated, Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
+from pydantic import BeforeValidator
 
 from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
 from sms_gateway.errors import (
-    ConfigurationError,
     PushRejected,
     PushUnauthorized,
     SubmitRejected,
@@ -93,7 +93,9 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, frame_sign, json_body, push_batch
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, push_batch
+from sms_gateway.vendors.settings import Secret, Text, VendorCredentials, VendorOptions, clamp
+from sms_gateway.vendors.toolkit import frame_sign
 
 API = "/api/v1/international/sms"
 SEND_TIME_FORMAT = "%Y%m%d%H%M%S"
@@ -197,7 +199,28 @@ class _Pair:
     mobile: str  # as the vendor writes it
 
 
+class Credentials(VendorCredentials):
+    app_key: Secret
+    app_secret: Secret
+
+
+class Options(VendorOptions):
+    """The account options listed in the module docstring (the status knobs kept in bounds)."""
+
+    sender_id: Text | None = None
+    sign_in_content: bool = True
+    status_calls_per_run: Annotated[int, BeforeValidator(clamp(1, 20, 4))] = 4
+    status_min_age_seconds: Annotated[int, BeforeValidator(clamp(0, 86400, 0))] = 0
+    status_window_days: Annotated[int, BeforeValidator(clamp(1, STATUS_WINDOW_DAYS, STATUS_WINDOW_DAYS))] = (
+        STATUS_WINDOW_DAYS
+    )
+
+
 class IntlV1Adapter(VendorAdapter):
+    credentials_model = Credentials
+    options_model = Options
+    credentials: Credentials
+    options: Options
     vendor = "intl_v1"
     max_recipients_per_call = 1000
     supports_templates = False
@@ -213,30 +236,16 @@ class IntlV1Adapter(VendorAdapter):
     ack_once_stored = False
 
     # ----------------------------------------------------------------- auth and calls
-    def _credential(self, name: str) -> str:
-        value = self.account.credentials.get(name)
-        if not value:
-            raise ConfigurationError(f"account {self.account.name} (intl_v1) needs credentials.{name}")
-        return value
-
     def _app_secret(self) -> str:
-        return hashlib.md5(self._credential("app_secret").encode("utf-8")).hexdigest().upper()
+        return hashlib.md5(self.credentials.app_secret.encode("utf-8")).hexdigest().upper()
 
     def _headers(self) -> dict[str, str]:
         return {
             "Accept": "application/json",
             "Content-Type": "application/json;charset=utf-8",
-            "appKey": self._credential("app_key"),
+            "appKey": self.credentials.app_key,
             "appSecret": self._app_secret(),
         }
-
-    def _int_option(self, name: str, default: int, low: int, high: int) -> int:
-        try:
-            value = int(_text(self.option(name, default)))
-        except ValueError:
-            logger.warning("ignoring a non-integer account option", extra={"option": name})
-            value = default
-        return max(low, min(high, value))
 
     def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, sends: bool = False
@@ -265,9 +274,9 @@ class IntlV1Adapter(VendorAdapter):
         return e164_digits(e164)
 
     def submit(self, submission: Submission) -> list[SubmitOutcome]:
-        sign = submission.sign if self.option("sign_in_content", True) else None
+        sign = submission.sign if self.options.sign_in_content else None
         body: dict[str, Any] = {"content": frame_sign(submission.content or "", sign)}
-        sender_id = submission.sender_id or _text(self.option("sender_id")) or None
+        sender_id = submission.sender_id or self.options.sender_id or None
         if sender_id:
             body["senderID"] = sender_id
         if submission.send_at is not None:
@@ -342,7 +351,7 @@ class IntlV1Adapter(VendorAdapter):
 
     def verify_push(self, push: PushRequest) -> None:
         app_key, app_secret = push.headers.get("appkey", ""), push.headers.get("appsecret", "")
-        key_ok = hmac.compare_digest(app_key.encode(), self._credential("app_key").encode())
+        key_ok = hmac.compare_digest(app_key.encode(), self.credentials.app_key.encode())
         # The document writes the digest upper-case; its case carries no secret, so either is taken.
         secret_ok = hmac.compare_digest(app_secret.strip().upper().encode(), self._app_secret().encode())
         if not (key_ok and secret_ok):
@@ -366,9 +375,9 @@ class IntlV1Adapter(VendorAdapter):
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         """Ask the status API about the recipients still pending: oldest first, at most 500 a
         call and `status_calls_per_run` calls; those past the 30-day window become `unknown`."""
-        calls = self._int_option("status_calls_per_run", 4, 1, 20)
-        window = self._int_option("status_window_days", STATUS_WINDOW_DAYS, 1, STATUS_WINDOW_DAYS)
-        min_age = self._int_option("status_min_age_seconds", 0, 0, 86400)
+        calls = self.options.status_calls_per_run
+        window = self.options.status_window_days
+        min_age = self.options.status_min_age_seconds
         now = utcnow()
         oldest, youngest = now - timedelta(days=window), now - timedelta(seconds=min_age)
         reports: list[ReportIn] = []

@@ -66,12 +66,13 @@ error codes to retry instead of failing the call).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
+
+from pydantic import Field
 
 from sms_gateway import failures
 from sms_gateway.clock import vendor_time_to_utc
@@ -92,14 +93,9 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import (
-    PendingSource,
-    VendorAdapter,
-    frame_sign,
-    json_body,
-    parse_each,
-    push_batch,
-)
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each, push_batch
+from sms_gateway.vendors.settings import Codes, Secret, VendorCredentials, VendorOptions
+from sms_gateway.vendors.toolkit import bare_sign, code_of, frame_sign, vendor_id
 
 OK: Final = "10000"
 DEFAULT_TOKEN_LIFETIME = 7200
@@ -134,33 +130,7 @@ KIND_CODES: dict[MessageKind, str] = {
 LIST_KEYS = ("data", "list", "result", "records", "rows", "reports", "mos")
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
-
-class _TokenRefused:
-    """An answer that refused our token (HTTP 401/403 carries no JSON we could read)."""
-
-
-TOKEN_REFUSED: Final = _TokenRefused()
-
-
 # ---------------------------------------------------------------------------- pure helpers
-
-
-def vendor_id(value: object) -> str | None:
-    """A vendor id as a string, however it arrived: 20-digit bizIds exceed int64 and come as
-    strings in one place and numbers in another."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float | Decimal):
-        with contextlib.suppress(ValueError, OverflowError, ArithmeticError):
-            if value == int(value):
-                value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
-def code_of(value: object) -> str:
-    """A code as a string: "10000" and 10000 are the same code."""
-    return vendor_id(value) or ""
 
 
 def field(entry: dict[str, Any], *names: str) -> Any:
@@ -208,7 +178,29 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
+class Credentials(VendorCredentials):
+    app_id: Secret
+    secret: Secret
+
+
+class Options(VendorOptions):
+    """The account options listed in the module docstring."""
+
+    multi_kind: bool = True
+    sign_in_content: bool = True
+    json_body: bool = False
+    param_json_style: Literal["array", "object"] = "array"
+    template_texts: dict[str, str] = Field(default_factory=dict)
+    report_pull_by_sign: bool = False
+    mo_signs: list[str] | None = None
+    retryable_codes: Codes = frozenset()
+
+
 class PaaswV1Adapter(VendorAdapter):
+    credentials_model = Credentials
+    options_model = Options
+    credentials: Credentials
+    options: Options
     vendor = "paasw_v1"
     max_recipients_per_call = 1000
     supports_templates = True
@@ -219,53 +211,23 @@ class PaaswV1Adapter(VendorAdapter):
     # The document says nothing about re-pushing: ack what is stored, replay it if applying fails.
     ack_once_stored = True
 
-    # ----------------------------------------------------------------- options
-    def _flag(self, name: str, default: bool = False) -> bool:
-        value = self.option(name, default)
-        if isinstance(value, str):
-            return value.strip().lower() in ("1", "true", "yes", "on")
-        return bool(value)
-
-    def _codes(self, name: str, default: tuple[str, ...] = ()) -> frozenset[str]:
-        value = self.option(name, list(default))
-        items = value if isinstance(value, list | tuple) else [value]
-        return frozenset(code_of(v) for v in items if code_of(v))
-
     def _sign(self, submission_sign: str | None = None) -> str | None:
-        sign = submission_sign or self.account.sign
-        bare = sign.strip().removeprefix("【").removesuffix("】").strip() if sign else ""
-        return bare or None
+        return bare_sign(submission_sign or self.account.sign)
 
     # ----------------------------------------------------------------- HTTP and tokens
     def _request(self, method: str, path: str, params: dict[str, str], *, sends: bool = False) -> Any:
-        """The decoded JSON answer, or TOKEN_REFUSED for HTTP 401/403."""
+        """The decoded JSON answer; decimals kept exact (balances, 20-digit bizIds)."""
         if method == "GET":
             kwargs: dict[str, Any] = {"params": params}
-        elif self._flag("json_body"):
+        elif self.options.json_body:
             kwargs = {"json": params}
         else:
             kwargs = {"data": params}
-        response = self.http.request(method, self.url(path), sends=sends, **kwargs)
-        if response.status_code in (401, 403):
-            return TOKEN_REFUSED
-        if response.status_code >= 400:
-            raise VendorUnavailable(f"paasw_v1 {path} answered HTTP {response.status_code}")
-        try:
-            # The document says JSON/utf-8; read it so whatever the Content-Type claims, and
-            # keep decimals exact (balances).
-            return json.loads(response.content.decode("utf-8"), parse_float=Decimal)
-        except (UnicodeDecodeError, ValueError) as exc:
-            logger.warning("paasw_v1 answered non-JSON", extra={"path": path, "status": response.status_code})
-            raise failures.garbled(
-                f"paasw_v1 {path}", f"answered non-JSON (HTTP {response.status_code})", sends=sends
-            ) from exc
+        return self.http.json(method, self.url(path), sends=sends, exact=True, **kwargs)
 
     def _fetch_token(self) -> tuple[str, int]:
-        app_id = self.account.credentials.get("app_id")
-        secret = self.account.credentials.get("secret")
-        if not app_id or not secret:
-            raise VendorUnavailable("paasw_v1 account needs credentials app_id and secret")
-        answer = self._request("GET", "/api/token", {"appId": app_id, "secret": secret})
+        credentials = {"appId": self.credentials.app_id, "secret": self.credentials.secret}
+        answer = self._request("GET", "/api/token", credentials)
         if not isinstance(answer, dict):
             raise VendorUnavailable("paasw_v1 refused the token request")
         token = answer.get("token")
@@ -282,33 +244,21 @@ class PaaswV1Adapter(VendorAdapter):
         return token.strip(), lifetime
 
     @staticmethod
-    def _refused(answer: Any) -> bool:
-        """Any refusal: none is documented as final, so each one is worth a fresh token."""
-        if answer is TOKEN_REFUSED:
-            return True
-        return isinstance(answer, dict) and "code" in answer and code_of(answer.get("code")) != OK
-
-    @staticmethod
-    def _names_token(answer: Any) -> bool:
-        if answer is TOKEN_REFUSED:
-            return True
-        text = str(answer.get("message") or answer.get("msg") or "") if isinstance(answer, dict) else ""
-        return failures.names_token(text)
+    def _refusal(answer: Any) -> str | None:
+        """The message of any refusal: none is documented as final, so each one is worth a fresh
+        token (VendorAdapter.with_token)."""
+        if isinstance(answer, dict) and "code" in answer and code_of(answer.get("code")) != OK:
+            return f"code {code_of(answer.get('code'))}: {answer.get('message') or answer.get('msg') or ''}"
+        return None
 
     def _authorized(self, method: str, path: str, params: dict[str, str], *, sends: bool = False) -> Any:
-        """One call with the shared token; any refusal renews the token and retries once.
-
-        Raises VendorUnavailable when a freshly fetched token is refused too.
-        """
-        answer = self.with_token(
+        """One call with the shared token; any refusal renews the token and retries once."""
+        return self.with_token(
             self._fetch_token,
             lambda token: self._request(method, path, {"token": token, **params}, sends=sends),
-            self._refused,
+            self._refusal,
+            path,
         )
-        if self._refused(answer) and self._names_token(answer):
-            code = code_of(answer.get("code")) if isinstance(answer, dict) else "HTTP 401/403"
-            raise VendorUnavailable(f"paasw_v1 {path} refused a freshly fetched token ({code})")
-        return answer
 
     # ----------------------------------------------------------------- send
     def vendor_number(self, e164: str) -> str:
@@ -316,14 +266,13 @@ class PaaswV1Adapter(VendorAdapter):
         return cn_mobile(e164, self.vendor)
 
     def _param_json(self, template: Template) -> str:
-        if str(self.option("param_json_style", "array")) == "object":
+        if self.options.param_json_style == "object":
             return _json(template.params)
         return _json([{name: value} for name, value in template.params.items()])
 
     def _template_content(self, template: Template) -> str:
-        texts = self.option("template_texts") or {}
-        text = texts.get(template.id) if isinstance(texts, dict) else None
-        if not isinstance(text, str) or not text:
+        text = self.options.template_texts.get(template.id)
+        if not text:
             return template.id
         return PLACEHOLDER.sub(lambda m: template.params.get(m.group(1), m.group(0)), text)
 
@@ -339,11 +288,11 @@ class PaaswV1Adapter(VendorAdapter):
             }
         content = submission.content or ""
         # 000: content "发送内容，包含【XX】签名" (includes the sign), besides the bare `sign` field.
-        if self._flag("sign_in_content", default=True):
+        if self.options.sign_in_content:
             content = frame_sign(content, sign)
         params = {"phoneNumbers": numbers, "sign": sign, "content": content}
         # "如果配置的是支持多种类型则是必传字段 ... 单一类型不填写": sent unless the account says single-kind.
-        if self._flag("multi_kind", default=True):
+        if self.options.multi_kind:
             params["kind"] = KIND_CODES[submission.kind]
         return "/sms/send", params
 
@@ -363,7 +312,7 @@ class PaaswV1Adapter(VendorAdapter):
         if code != OK:
             # Refused twice, the second time with a fresh token: nothing was sent.
             description = (redact_numbers(message) or "未知的错误代码")[:300]
-            if code in self._codes("retryable_codes"):
+            if code in self.options.retryable_codes:
                 raise VendorUnavailable(f"paasw_v1 {path} code {code}: {description}")
             raise SubmitRejected(code or "missing", description)
         biz_id = vendor_id(field(answer, "bizId", "biz_id"))
@@ -450,14 +399,13 @@ class PaaswV1Adapter(VendorAdapter):
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         params: dict[str, str] = {}
         sign = self._sign()
-        if self._flag("report_pull_by_sign") and sign:
+        if self.options.report_pull_by_sign and sign:
             params["sign"] = sign
         return parse_each(self._pull("/sms/deliver", params), self._report, sink)
 
     def _mo_signs(self) -> list[str]:
-        configured = self.option("mo_signs")
-        signs = configured if isinstance(configured, list) else [self.account.sign]
-        return list(dict.fromkeys(s for s in (self._sign(str(v)) for v in signs if v) if s))
+        signs = self.options.mo_signs if self.options.mo_signs is not None else [self.account.sign]
+        return list(dict.fromkeys(s for s in (self._sign(v) for v in signs if v) if s))
 
     def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
         signs = self._mo_signs()

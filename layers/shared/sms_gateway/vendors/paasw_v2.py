@@ -72,13 +72,12 @@ Account options (all optional):
 from __future__ import annotations
 
 import json
-import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 
 from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
-from sms_gateway.errors import PushRejected, SubmitRejected, VendorRefusedHttp, VendorUnavailable
+from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
     HttpAnswer,
@@ -94,15 +93,10 @@ from sms_gateway.models import (
 )
 from sms_gateway.observability import logger
 from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import (
-    PendingSource,
-    VendorAdapter,
-    carries_sign,
-    frame_sign,
-    json_body,
-    parse_each,
-    push_batch,
-)
+from sms_gateway.vendors import toolkit
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each, push_batch
+from sms_gateway.vendors.settings import Codes, Secret, Text, VendorCredentials, VendorOptions
+from sms_gateway.vendors.toolkit import DIGITS, carries_sign, frame_sign
 
 # (JSON endpoint, form endpoint); None where the document has no form variant.
 TOKEN = ("/message/token", "/message/tokenApi")
@@ -137,10 +131,6 @@ REPORT_CODES: dict[str, tuple[Status, str]] = {
 }
 CARRIER_FAILURE = "运营商返回的失败代码"
 
-# Sections 3-6: "mobile: 发送手机号" -- mainland mobile numbers, 11 digits.
-# A refusal still naming the token after a renewal is a credential problem an operator fixes.
-DIGITS = re.compile(r"^\d+$")
-
 
 def report_status(code: str) -> tuple[Status, str]:
     """The canonical status of a chnRptCode: DELIVRD is delivered, anything unknown undelivered."""
@@ -150,23 +140,16 @@ def report_status(code: str) -> tuple[Status, str]:
 def vendor_id(value: object) -> str:
     """A batchId, normalised once: its decimal digits as a string (int, digit string or Decimal).
 
-    Never through float: a 20-digit id does not survive a double. Raises ValueError when absent.
+    Never through float: a 20-digit id does not survive a double. A number written as a string,
+    with or without leading zeros, is the same number. Raises ValueError when absent.
     """
-    if value is None or isinstance(value, bool):
+    try:
+        batch_id = toolkit.vendor_id(value, floats=False, drop_leading_zeros=True)
+    except ValueError as exc:
+        raise ValueError(f"batchId: {exc}") from exc
+    if batch_id is None:
         raise ValueError("batchId is missing")
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return str(int(value))
-        return str(value)
-    if isinstance(value, float):  # only reachable when a caller parsed with floats
-        raise ValueError("batchId arrived as a float and may have lost digits")
-    text = str(value).strip()
-    if not text:
-        raise ValueError("batchId is empty")
-    # A number written as a string, with or without leading zeros, is the same number.
-    return str(int(text)) if DIGITS.match(text) else text
+    return batch_id
 
 
 def _text(value: object) -> str | None:
@@ -176,7 +159,26 @@ def _text(value: object) -> str | None:
     return text or None
 
 
+class Credentials(VendorCredentials):
+    app_id: Secret
+    secret: Secret
+
+
+class Options(VendorOptions):
+    """The account options listed in the module docstring."""
+
+    body_format: Literal["json", "form"] = "json"
+    default_ext_no: Text | None = None
+    retryable_codes: Codes = frozenset()
+    poll_reports: bool = True
+    poll_inbound: bool = True
+
+
 class PaaswV2Adapter(VendorAdapter):
+    credentials_model = Credentials
+    options_model = Options
+    credentials: Credentials
+    options: Options
     vendor = "paasw_v2"
     max_recipients_per_call = 1000
     supports_templates = True
@@ -187,16 +189,7 @@ class PaaswV2Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- options
     def _form(self) -> bool:
-        body_format = str(self.option("body_format", "json") or "json").strip().lower()
-        if body_format not in ("json", "form"):
-            # Raised before any call: the request is retried once the accounts document is fixed.
-            raise VendorUnavailable("paasw_v2 option body_format must be 'json' or 'form'")
-        return body_format == "form"
-
-    def _codes(self, name: str) -> set[str]:
-        raw = self.option(name) or []
-        values = raw if isinstance(raw, list | tuple | set) else [raw]
-        return {str(v).strip() for v in values}
+        return self.options.body_format == "form"
 
     def _endpoint(self, pair: tuple[str, str | None]) -> tuple[str, bool]:
         """(path, as a form?) for an operation, following `body_format`."""
@@ -217,23 +210,16 @@ class PaaswV2Adapter(VendorAdapter):
             body: dict[str, Any] = {"data": payload}
         else:
             body = {"json": fields}
-        try:
-            # exact: a 20-digit batchId must not go through float.
-            answer = self.http.json("POST", self.url(path), sends=sends, exact=True, **body)
-        except VendorRefusedHttp as exc:
-            if exc.status not in (401, 403):
-                raise
-            # 001 names no answer for a stale token: a 401/403 is one more refusal (a fresh token
-            # and one retry), and after a renewal one that names the token (transient).
-            return {"code": f"HTTP {exc.status}", "message": "token refused"}
+        # exact: a 20-digit batchId must not go through float. 001 names no answer for a stale
+        # token: a 401/403 is one more refusal (VendorAdapter.with_token).
+        answer = self.http.json("POST", self.url(path), sends=sends, exact=True, **body)
         if not isinstance(answer, dict) or "code" not in answer:
             raise failures.garbled(f"paasw_v2 {path}", "answered JSON without a code", sends=sends)
         return answer
 
     @staticmethod
     def _code(answer: dict[str, Any]) -> str:
-        code = answer.get("code")
-        return vendor_id(code) if isinstance(code, int | Decimal) else str(code).strip()
+        return toolkit.code_of(answer.get("code"))
 
     @staticmethod
     def _message(answer: dict[str, Any]) -> str:
@@ -241,12 +227,9 @@ class PaaswV2Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- token
     def _fetch_token(self) -> tuple[str, int]:
-        credentials = self.account.credentials
-        if not credentials.get("app_id") or not credentials.get("secret"):
-            raise VendorUnavailable("paasw_v2 account needs credentials app_id and secret")
         path, form = self._endpoint(TOKEN)
         answer = self._post(
-            path, form, {"appId": credentials["app_id"], "secret": credentials["secret"]}, sends=False
+            path, form, {"appId": self.credentials.app_id, "secret": self.credentials.secret}, sends=False
         )
         code = self._code(answer)
         if code != OK:
@@ -268,19 +251,20 @@ class PaaswV2Adapter(VendorAdapter):
         to be a content, number or balance error, and each one is worth a fresh token."""
         return self._code(answer) != OK
 
+    def _refusal(self, answer: dict[str, Any]) -> str | None:
+        return f"code {self._code(answer)}: {self._message(answer)}" if self._refused(answer) else None
+
     def _call(
         self, pair: tuple[str, str | None], fields: dict[str, Any], *, sends: bool = False
     ) -> dict[str, Any]:
         """A token-bearing call; any refusal renews the token and makes the call once more."""
         path, form = self._endpoint(pair)
-        answer = self.with_token(
+        return self.with_token(
             self._fetch_token,
             lambda token: self._post(path, form, {"token": token, **fields}, sends=sends),
-            self._refused,
+            self._refusal,
+            path,
         )
-        if self._refused(answer) and failures.names_token(self._message(answer)):
-            raise VendorUnavailable(f"paasw_v2 refused a renewed token: code {self._code(answer)}")
-        return answer
 
     def _checked(self, answer: dict[str, Any], what: str) -> dict[str, Any]:
         """The answer of a pull or balance call; a non-zero code is transient for a poller."""
@@ -296,7 +280,7 @@ class PaaswV2Adapter(VendorAdapter):
             "mobile": ",".join(numbers),
             "productId": PRODUCT_IDS[MessageKind(submission.kind)],
         }
-        ext_no = submission.ext_no or _text(self.option("default_ext_no"))
+        ext_no = submission.ext_no or _text(self.options.default_ext_no)
         if ext_no:
             if not DIGITS.match(ext_no):
                 raise SubmitRejected("invalid_ext_no", "paasw_v2 extNo (拓展码) must be digits")
@@ -324,7 +308,7 @@ class PaaswV2Adapter(VendorAdapter):
         if code != OK:
             # Refused twice, the second time with a fresh token: nothing was sent.
             description = redact_numbers(self._message(answer))[:300] or "paasw_v2 refused the send"
-            if code in self._codes("retryable_codes"):
+            if code in self.options.retryable_codes:
                 raise VendorUnavailable(f"paasw_v2 send answered code {code}")
             raise SubmitRejected(code, description)
         data = answer.get("data")
@@ -415,12 +399,12 @@ class PaaswV2Adapter(VendorAdapter):
         return entries
 
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
-        if self.option("poll_reports", True) is False:
+        if not self.options.poll_reports:
             return []
         return parse_each(self._pull(DELIVER, "report pull"), self._report, sink)
 
     def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
-        if self.option("poll_inbound", True) is False:
+        if not self.options.poll_inbound:
             return []
         return parse_each(self._pull(MO, "MO pull"), self._inbound, sink)
 

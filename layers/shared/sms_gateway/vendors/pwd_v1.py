@@ -65,13 +65,12 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 from sms_gateway import failures
 from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import (
-    ConfigurationError,
     PushRejected,
     SubmitRejected,
     VendorUnavailable,
@@ -95,11 +94,12 @@ from sms_gateway.vendors.base import (
     PendingSource,
     VendorAdapter,
     bounded_json,
-    frame_sign,
     json_body,
     parse_each,
     push_batch,
 )
+from sms_gateway.vendors.settings import Codes, Secret, VendorCredentials, VendorOptions
+from sms_gateway.vendors.toolkit import frame_sign, vendor_id
 
 T = TypeVar("T")
 
@@ -149,16 +149,6 @@ def report_status(code: str) -> tuple[Status, str]:
     return REPORT_CODES.get(code.strip().upper(), OTHER_FAILURE)
 
 
-def vendor_id(value: object) -> str | None:
-    """A vendor id as text, whether it came as a JSON string or number; None when absent."""
-    if value is None or isinstance(value, bool | dict | list):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    text = str(value).strip()
-    return text or None
-
-
 def mask_unique_tasks(items: Sequence[T], masked: Callable[[T], str]) -> list[list[T]]:
     """Split items, keeping their order, so that no two in one group share a masked form."""
     groups: list[list[T]] = []
@@ -198,7 +188,27 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
+class Credentials(VendorCredentials):
+    account: Secret
+    password: Secret
+
+
+class Options(VendorOptions):
+    """The account options listed in the module docstring."""
+
+    md5_uppercase: bool = False
+    password_is_md5: bool = False
+    frame_sign: bool = True
+    split_mask_collisions: bool = True
+    balance_unit: Literal["yuan", "fen", "li", "messages"] = "yuan"
+    retry_codes: Codes = frozenset(DEFAULT_RETRY_CODES)
+
+
 class PwdV1Adapter(VendorAdapter):
+    credentials_model = Credentials
+    options_model = Options
+    credentials: Credentials
+    options: Options
     vendor = "pwd_v1"
     max_recipients_per_call = 3000
     push_kinds = frozenset({"report", "mo"})
@@ -212,16 +222,9 @@ class PwdV1Adapter(VendorAdapter):
 
     # ----------------------------------------------------------------- auth and calls
     def _pwd(self) -> str:
-        password = self.account.credentials["password"]
-        digest = password if self.option("password_is_md5") else hashlib.md5(password.encode()).hexdigest()
-        return digest.upper() if self.option("md5_uppercase") else digest.lower()
-
-    def _codes(self, name: str, default: tuple[str, ...]) -> set[str]:
-        value = self.option(name)
-        if value is None:
-            return set(default)
-        values = value if isinstance(value, list | tuple | set) else [value]
-        return {str(v).strip() for v in values}
+        password = self.credentials.password
+        digest = password if self.options.password_is_md5 else hashlib.md5(password.encode()).hexdigest()
+        return digest.upper() if self.options.md5_uppercase else digest.lower()
 
     def _post(
         self,
@@ -231,7 +234,7 @@ class PwdV1Adapter(VendorAdapter):
         sends: bool = False,
         keep: Callable[[bytes], object] | None = None,
     ) -> Any:
-        fields = {"account": self.account.credentials["account"], "pwd": self._pwd(), **(form or {})}
+        fields = {"account": self.credentials.account, "pwd": self._pwd(), **(form or {})}
         return self.http.json("POST", self.url(path), data=fields, sends=sends, keep=keep)
 
     @staticmethod
@@ -263,14 +266,14 @@ class PwdV1Adapter(VendorAdapter):
         content = submission.content or ""
         if not content.strip():
             raise SubmitRejected("empty_content", "pwd_v1 needs a content")
-        if self.option("frame_sign", True):
+        if self.options.frame_sign:
             content = frame_sign(content, submission.sign)
         ext_no = (submission.ext_no or "").strip()
         if ext_no and not (EXT_NO.match(ext_no) and int(ext_no) > 0):
             raise SubmitRejected("invalid_ext_no", "pwd_v1 extNo must be digits with a positive value")
 
         items = list(submission.items)
-        if self.option("split_mask_collisions", True):
+        if self.options.split_mask_collisions:
             tasks = mask_unique_tasks(items, lambda item: cn_mask(item.recipient))
         else:
             tasks = [items]
@@ -308,7 +311,7 @@ class PwdV1Adapter(VendorAdapter):
             vendor_message_id, vendor_status, description = answered or task_id, OK, CODES[OK]
         elif not code:
             raise failures.garbled("pwd_v1 /api/v1/send", "answered without a code", sends=True)
-        elif code in self._codes("retry_codes", DEFAULT_RETRY_CODES):
+        elif code in self.options.retry_codes:
             raise VendorUnavailable(f"pwd_v1 send answered code {code}: {CODES.get(code, message)}")
         else:
             # The vendor's message can quote numbers: it ends up in records, events and logs.
@@ -420,10 +423,7 @@ class PwdV1Adapter(VendorAdapter):
         data = answer.get("data")
         if not isinstance(data, dict) or data.get("balance") in (None, ""):
             raise VendorUnavailable("pwd_v1 queryBalance answered no balance")
-        unit = str(self.option("balance_unit", "yuan"))
-        if unit not in BALANCE_UNITS:
-            raise ConfigurationError(f"pwd_v1 option balance_unit must be one of {sorted(BALANCE_UNITS)}")
-        divisor, currency = BALANCE_UNITS[unit]
+        divisor, currency = BALANCE_UNITS[self.options.balance_unit]
         try:
             amount = Decimal(str(data["balance"]).strip()) / divisor
         except InvalidOperation as exc:
