@@ -1,7 +1,9 @@
 """sms_gateway: the shared package of the SMS integration layer.
 
 Where things live:
-- vendors/<vendor>.py   one module per vendor: its HTTP calls, parsers and code tables
+- vendors/<vendor>/     one package per vendor: codes.py (its code tables), client.py (its HTTP
+                        calls, parsers, Credentials and Options); action_v1 is one module
+- accounts.py           the accounts document, validated against each vendor's models at load
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
 - store.py              every DynamoDB read and write
 - sending.py            SQS batch -> grouped, chunked vendor calls

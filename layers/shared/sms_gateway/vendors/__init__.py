@@ -1,7 +1,10 @@
-"""The vendor adapters: one module per vendor, with its code tables at the top.
+"""The vendor adapters: one package (or module) per vendor, with its code tables apart.
 
-- catalogue.py   vendor id -> adapter, imported only when an account uses it (a leaf)
-- base.py        the adapter interface (VendorAdapter) and adapter_class()
-- toolkit.py     helpers every adapter shares: vendor ids, code lists, signs, token refresh
-- <vendor>.py    one vendor: its code tables, HTTP calls and parsers
+- catalogue.py   vendor id -> adapter, imported only when an account uses it (below the adapters)
+- base.py        the adapter interface (VendorAdapter), its token refresh, and adapter_class()
+- settings.py    the base of every vendor's Credentials and Options models and their field types
+- toolkit.py     pure helpers every adapter shares: vendor ids, code lists, signs
+- <vendor>/      one vendor: __init__.py (how the adapter reads the vendor's document),
+                 codes.py (its code tables), client.py (its settings models and adapter);
+                 action_v1.py, under 400 lines, is one module with its tables at the top
 """

@@ -1,58 +1,5 @@
-"""intl_v1: the international SMS API `/api/v1/international/sms/...` (document 002_a32c135aba693142.txt).
-
-What the document says, and what it leaves open (our reading in brackets):
-
-- Every request carries the headers `appKey` and `appSecret` = the secret's MD5 as 32 UPPER-case
-  hex digits (`abc123` -> `E99A18C428CB38D5F260853678922E03`), plus `Accept: application/json`
-  and `Content-Type: application/json;charset=utf-8`; bodies are UTF-8 JSON.
-- Every answer is `{"code", "msg", "data"}`; `code` 0 is success, the others are the ResultCode
-  table of chapter 6 (`RESULT_CODES` below, with the send-time split into permanent and transient).
-- Send (`POST .../send`): `mobile` = country code + number without `+` (E.164 digits), up to 1000
-  numbers joined by ASCII commas; `content` = 【sign】 + text; optional `senderID`; optional
-  `sendTime` `yyyyMMddHHmmss` for a scheduled send [in the account's timezone]. The answer's
-  `data.msgId` covers every number of the call: a report is identified by msgId + mobile. The
-  document has no field for our own id (so no idempotent resubmission), for the message kind or
-  for an extension number [`kind` and `ext_no` are not sent]. No templates, no p2p, no MO.
-- Balance (`GET .../balance`): `data.balance` with `currencyName` and `currencyCode`. The table
-  says `data` is an `Array[]`, the example shows an object [both are read; the first element of
-  an array].
-- Status (`POST .../status`, `{"data": [{"msgId", "mobile"}]}`) is a LOOKUP, not a queue: it
-  answers only the pairs asked, at most 500 a call, for messages at most 30 days old; 1012
-  NoReportError when none of the pairs has a report [not an error for us]. `status` 0 = sent
-  (delivered), 1 = no status yet, 2 = failed; `errorCode` carries the carrier's stat
-  (DELIVRD, UNDELIV, EXPIRED, ... or a bare operator number such as `16`).
-- `timestamp` is documented as `202211042057` (yyyyMMddHHmm) but every example has 14 digits
-  (yyyyMMddHHmmss) [both are read, chosen by length, never guessed by strptime].
-- Push: ONE report object per POST to our URL, with the same appKey/appSecret headers [verified,
-  constant time, before anything else; a mismatch is 401]. The ack is `{"code":0,"msg":"ok"}`;
-  any other code makes the vendor push twice more. The push table says `status` 0 = success,
-  1 = failed ("0：发送成功，1：发送失败"), while the status API's 1 means "no status yet" and its
-  2 failed [a pushed 1 is a failure, as the push table says; a pushed 2, as in the push's own
-  example, is a failure too. The push has no "no status yet": it is sent once the report is
-  in]. A bare object is the documented shape; a JSON array of them and `{"data": [...]}` /
-  `{"data": {...}}` are read as well.
-- Send refusals are whole-call (no per-number answer, no msgId), so a refused call sent
-  nothing. 1001 ParamError (its example: "Illegal cell phone") and 1007 MobileError can be one
-  number's: the call is split in halves until the refused numbers are alone, within a budget
-  of calls, and the others are sent. A number phonenumbers knows as a landline is refused
-  alone before any call.
-
-Account options:
-- `sender_id`: the `senderID` used when a request has no `sender_id` (none by default).
-- `sign_in_content` (bool, default true): frame the content as 【sign】text, as the document asks.
-  False sends the bare text (the document's own send example has no 【】, and 【】 reads oddly
-  on foreign handsets).
-- `status_calls_per_run` (1..20, default 4): status calls per reports poll, each asking at most
-  500 (msgId, mobile) pairs, so at most 2000 pairs a run. Why 4: the poller runs every minute
-  with a 120 s timeout; 4 calls of up to 10 s each plus up to 2000 conditional writes fit well
-  inside it, and 2000 pairs a minute (~2.9 M a day) is far above what a push-first account
-  leaves pending. Raise it for accounts that do not push.
-- `status_min_age_seconds` (0..86400, default 0): recipients younger than this are not asked yet.
-  For accounts that push, e.g. 600: the push normally comes first, and the poller then asks only
-  about the recipients whose push was lost or refused, instead of every fresh one each minute.
-- `status_window_days` (1..30, default 30): recipients older than this are no longer asked but
-  recorded `unknown` (final); lower it if the vendor's window turns out shorter.
-"""
+"""intl_v1: the adapter (HTTP calls, parsers) and its account settings; the reading of the vendor's
+document is in the package docstring, its code tables in codes.py."""
 
 from __future__ import annotations
 
@@ -70,7 +17,7 @@ from phonenumbers import PhoneNumberType
 from pydantic import BeforeValidator
 
 from sms_gateway import failures
-from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
+from sms_gateway.clock import to_vendor_time, utcnow
 from sms_gateway.errors import (
     PushRejected,
     PushUnauthorized,
@@ -94,87 +41,22 @@ from sms_gateway.models import (
 from sms_gateway.observability import logger
 from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
 from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, push_batch
+from sms_gateway.vendors.intl_v1.codes import (
+    ACK,
+    API,
+    MAX_PAIRS_PER_STATUS_CALL,
+    NO_REPORT,
+    NO_STATUS_YET,
+    PER_NUMBER_CODES,
+    PERMANENT_SEND_CODES,
+    SEND_TIME_FORMAT,
+    STATUS_WINDOW_DAYS,
+    report_status,
+    report_time,
+    result_name,
+)
 from sms_gateway.vendors.settings import Secret, Text, VendorCredentials, VendorOptions, clamp
 from sms_gateway.vendors.toolkit import frame_sign
-
-API = "/api/v1/international/sms"
-SEND_TIME_FORMAT = "%Y%m%d%H%M%S"
-# Report timestamps, by length: the examples' 14 digits, and the table's 12.
-REPORT_TIME_FORMATS = {14: "%Y%m%d%H%M%S", 12: "%Y%m%d%H%M"}
-MAX_PAIRS_PER_STATUS_CALL = 500
-STATUS_WINDOW_DAYS = 30
-ACK = '{"code":0,"msg":"ok"}'
-
-# ResultCode table (document chapter 6): code -> (name, meaning).
-RESULT_CODES: dict[str, tuple[str, str]] = {
-    "0": ("OK", "操作成功"),
-    "1001": ("ParamError", "参数错误"),
-    "1002": ("AppKeyError", "用户名错误"),
-    "1003": ("PasswordError", "密码错误"),
-    "1004": ("BindIpError", "IP绑定错误"),
-    "1005": ("AccountStop", "帐户已停用"),
-    "1006": ("ContentError", "内容错误"),
-    "1007": ("MobileError", "手机号码错误"),
-    "1008": ("ExtNumberError", "扩展错误"),
-    "1009": ("AmountNotEnough", "额度不足"),
-    "1010": ("TimeSuperRange", "查询时间超出范围"),
-    "1011": ("SendTimeError", "发送时间格式错误"),
-    "1012": ("NoReportError", "未查询到状态报告"),
-    "9999": ("other", "未知错误，请联系管理员"),
-}
-# A send refused with one of these will be refused again: its recipients are failed for good.
-# 1009 (no credit) is final as in action_v1 (RESULT 15): a late top-up should not release old
-# verification codes; SMS Balance Low warns before it happens.
-PERMANENT_SEND_CODES = frozenset({"1001", "1006", "1007", "1008", "1009", "1010", "1011"})
-# Refusals that can be one number's: the whole call is refused (no per-number answer), so the
-# call is split to find it (see submit). Our own validation (phonenumbers) runs first.
-PER_NUMBER_CODES = frozenset({"1001", "1007"})
-# Everything else (credentials 1002/1003, IP binding 1004, a stopped account 1005, 9999, codes
-# outside the table) is retried: an operator fixes it in the accounts document or with the
-# vendor, and retries that still fail end in the dead-letter queue, which raises an alarm.
-NO_REPORT = "1012"
-
-# `status` of a pulled report (4.5: "0：发送成功，1：状态没返回 2：发送失败").
-DELIVERED, NO_STATUS_YET, FAILED = "0", "1", "2"
-# `status` of a pushed report (5.4: "0：发送成功，1：发送失败"); its example shows 2, read as failed too.
-PUSHED_FAILED = frozenset({"1", FAILED})
-
-# `errorCode` of a failed report (status 2): the SMPP stat words; anything else, like the
-# document's `16`, is an operator failure code kept raw as undelivered.
-ERROR_CODES: dict[str, tuple[Status, str]] = {
-    "UNDELIV": (Status.UNDELIVERED, "undeliverable"),
-    "EXPIRED": (Status.EXPIRED, "validity period expired"),
-    "REJECTD": (Status.REJECTED, "rejected"),
-    "REJECTED": (Status.REJECTED, "rejected"),
-    "DELETED": (Status.UNDELIVERED, "deleted"),
-    "UNKNOWN": (Status.UNKNOWN, "unknown"),
-}
-
-
-def report_status(status: object, error_code: str, *, pushed: bool = False) -> tuple[Status, str] | None:
-    """The canonical status of a report, or None when it is not final (pulled status 1) or unreadable."""
-    code = str(status).strip()
-    if code == DELIVERED:
-        return Status.DELIVERED, "delivered"
-    if code not in (PUSHED_FAILED if pushed else {FAILED}):
-        return None
-    known = ERROR_CODES.get(error_code.strip().upper())
-    if known:
-        return known
-    if error_code.strip().upper() in {"DELIVRD", "ACCEPTD"}:
-        return Status.UNDELIVERED, f"status 2 (failed) with errorCode {error_code.strip()}"
-    return Status.UNDELIVERED, "operator failure code"
-
-
-def result_name(code: str) -> str:
-    name, meaning = RESULT_CODES.get(code, ("unknown", "ResultCode outside the document's table"))
-    return f"{name}: {meaning}"
-
-
-def report_time(raw: str | None, timezone: str) -> datetime | None:
-    text = (raw or "").strip()
-    fmt = REPORT_TIME_FORMATS.get(len(text))
-    return vendor_time_to_utc(text, timezone, fmt) if fmt and text.isdigit() else None
 
 
 def _text(value: object) -> str:

@@ -1,69 +1,10 @@
-"""pwd_v1: the `/api/v1/...` gateway with `account` + MD5 `pwd` (vendor document 003_3892d23fbe8bd7fb.txt).
-
-What the document says, and what it leaves open (our reading in brackets):
-
-- Every call is `POST {base_url}/api/v1/<op>`, `application/x-www-form-urlencoded`, UTF-8, with
-  `account` and `pwd` = the MD5 of the interface password. [The case of the digest is not given:
-  lower-case hex, the usual reading; option `md5_uppercase`. "接口密码采用MD5方式加密传输,由管理员提供"
-  can also mean the admin hands out the digest itself: option `password_is_md5`.]
-- Send: `/api/v1/send` with `mobiles` (comma separated, at most 3000), `content`, an optional
-  `taskId` we choose ("全局唯一") and an optional `extNo` ("只能为正整数"). The answer
-  `{"code":"00","data":{"taskId":...},"message":"成功"}` names one task for all recipients.
-  - We send `taskId` = `Submission.call_id`, a digest of the call's message ids and recipients,
-    unique per call as the document asks ("自定义任务id,全局唯一": an obligation on us). The
-    document never says the vendor refuses or deduplicates a reused taskId, so nothing relies on
-    it: a call whose answer is lost makes its recipients `unknown`, never resent, as for every
-    vendor. Requests sharing content are grouped into calls like the other vendors'. Reports
-    carry the task id as `sendId`, so they correlate through our vendor-id lookup.
-  - [The content carries the signature, 【sign】 in front (the document: "传递真实的短信内容以及
-    短信签名"); option `frame_sign` = false for an account whose sign the gateway adds itself.]
-  - [`extNo` must be digits with a positive value ("007" is kept as written: an extension is a
-    string of digits). Anything else is refused before the call, never stripped: a stripped
-    extension would route the replies to somebody else's extension.]
-  - [Only mainland mobile numbers (1 + 10 digits): the gateway refuses a whole call for one bad
-    number, so a landline or foreign number is refused per recipient before the call.]
-  - [No templates, no per-recipient content, no scheduling, no `kind` and no sender id: the
-    generic send logic refuses templates, sends p2p texts one content per call, and holds
-    `send_at` in SQS.]
-- Only the success code `"00"` is documented. The other codes below are those of the project's
-  simulator (simulators/pwd_v1.py); a real gateway's codes are kept raw in `vendor_status`.
-  [An undocumented refusal fails the call for good (SMS Submit Failed with the vendor's message),
-  except the codes in option `retry_codes` (default: "02", wrong account or pwd, which an operator
-  fixes).]
-- Pulled reports (`/api/v1/report`) and MO (`/api/v1/mo`) are handed out once and show MASKED
-  numbers (`135****9831`); the pulled success status is `DELIVER`. A masked report is matched by
-  the store among the task's recipients whose visible digits fit; when two fit it is kept against
-  the task as ambiguous, never guessed. [To keep that from happening, a call whose recipients
-  share a masked form (same first three and last four digits, about 15 pairs in 3000 random
-  numbers) is split into tasks where every masked form is unique: `call_id`, `call_id-2`, ...
-  Option `split_mask_collisions` = false turns this off.]
-  [The document's example `"data": { [ ... ] }` is not JSON: we accept `data` as an array (what
-  the simulator sends), an object wrapping one array, or a single record.]
-- Pushes: one status object per POST (`sendId`, full `mobile`, `times`, `status`, success
-  `DELIVRD`) and one MO object per POST (`mobile`, `content`, `times`, `extNo`), each sent ONCE
-  and never again; the vendor wants HTTP 200. Hence `ack_once_stored`: the raw body is stored
-  before anything else, the 200 goes out once it is, and the reports poller replays a stored push
-  whose apply failed. [Accepted on input: a JSON object, an array of them, `{"data": ...}`
-  wrapping either, or the same fields form-encoded; a report and an MO are told apart by their
-  fields, so one URL for both kinds works too. Both `DELIVRD` and `DELIVER` mean delivered in
-  either path. The ack's body is not specified: we answer the vendor's own success shape
-  `{"code":"00","message":"成功"}` (JSON), harmless to a gateway that reads only the status.]
-- Times are `yyyy-MM-dd HH:mm:ss` in the account's timezone.
-- Balance (`/api/v1/queryBalance`): `balance`, `payment` (0 prepaid, 1 postpaid), `paymentName`.
-  [The unit of `balance` is not given. We read it as yuan, the plain reading of an unlabelled
-  余额 (004, by contrast, says 厘). Option `balance_unit`: "yuan" (default), "fen", "li", or
-  "messages" for a gateway counting messages left (currency "SMS"). The raw answer is kept.]
-
-Account options: `md5_uppercase` (bool), `password_is_md5` (bool), `frame_sign` (bool, default
-true), `split_mask_collisions` (bool, default true), `balance_unit` (see above),
-`retry_codes` (list of codes, default ["02"]).
-"""
+"""pwd_v1: the adapter (HTTP calls, parsers) and its account settings; the reading of the vendor's
+document is in the package docstring, its code tables in codes.py."""
 
 from __future__ import annotations
 
 import hashlib
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs
@@ -98,90 +39,21 @@ from sms_gateway.vendors.base import (
     parse_each,
     push_batch,
 )
+from sms_gateway.vendors.pwd_v1.codes import (
+    BALANCE_UNITS,
+    CODES,
+    DEFAULT_RETRY_CODES,
+    EXT_NO,
+    OK,
+    TIME_FORMATS,
+    mask_unique_tasks,
+    records_of,
+    report_status,
+)
 from sms_gateway.vendors.settings import Codes, Secret, VendorCredentials, VendorOptions
 from sms_gateway.vendors.toolkit import frame_sign, vendor_id
 
 T = TypeVar("T")
-
-OK = "00"
-
-# Whole-call answer codes. The document lists only "00"; the others are the project simulator's.
-CODES: dict[str, str] = {
-    "00": "成功",
-    "01": "参数错误 (missing or invalid field)",
-    "02": "账号或密码错误 (account or pwd wrong)",
-    "03": "号码数超过3000 (more than 3000 numbers)",
-    "04": "号码格式错误 (not a mainland mobile number)",
-    "05": "extNo 只能为正整数 (extNo not a positive integer)",
-}
-DEFAULT_RETRY_CODES = ("02",)
-
-# Delivery statuses. The document: pulled DELIVER and pushed DELIVRD are success, "其他值为失败";
-# MBBLACK is its pulled example. The rest are the usual CMPP stats (the simulator uses them).
-# Anything else is a failure kept raw as undelivered.
-REPORT_CODES: dict[str, tuple[Status, str]] = {
-    "DELIVER": (Status.DELIVERED, "成功 (pulled)"),
-    "DELIVRD": (Status.DELIVERED, "成功 (pushed)"),
-    "UNDELIV": (Status.UNDELIVERED, "无法投递"),
-    "DELETED": (Status.UNDELIVERED, "已删除"),
-    "EXPIRED": (Status.EXPIRED, "超过有效期"),
-    "REJECTD": (Status.REJECTED, "被拒绝"),
-    "REJECTED": (Status.REJECTED, "被拒绝"),
-    "MBBLACK": (Status.REJECTED, "黑名单号码"),
-    "BLACK": (Status.REJECTED, "黑名单号码"),
-    "UNKNOWN": (Status.UNKNOWN, "未知"),
-}
-OTHER_FAILURE = (Status.UNDELIVERED, "失败 (非DELIVRD/DELIVER的状态)")
-
-TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y%m%d%H%M%S")
-EXT_NO = re.compile(r"^[0-9]{1,20}$")
-
-# option balance_unit -> (divisor to the currency unit, currency)
-BALANCE_UNITS: dict[str, tuple[Decimal, str]] = {
-    "yuan": (Decimal(1), "CNY"),
-    "fen": (Decimal(100), "CNY"),
-    "li": (Decimal(1000), "CNY"),
-    "messages": (Decimal(1), "SMS"),
-}
-
-
-def report_status(code: str) -> tuple[Status, str]:
-    return REPORT_CODES.get(code.strip().upper(), OTHER_FAILURE)
-
-
-def mask_unique_tasks(items: Sequence[T], masked: Callable[[T], str]) -> list[list[T]]:
-    """Split items, keeping their order, so that no two in one group share a masked form."""
-    groups: list[list[T]] = []
-    seen: list[set[str]] = []
-    for item in items:
-        key = masked(item)
-        for group, keys in zip(groups, seen, strict=True):
-            if key not in keys:
-                group.append(item)
-                keys.add(key)
-                break
-        else:
-            groups.append([item])
-            seen.append({key})
-    return groups
-
-
-def records_of(data: object) -> list[Any] | None:
-    """Records from `data` in any reasonable reading: an array, an object wrapping one array, one
-    record. None when it is none of these. Entries that are not objects stay in, to be kept as
-    unreadable rather than dropped."""
-    if data is None or data == "":
-        return []
-    if isinstance(data, list):
-        return list(data)
-    if isinstance(data, dict):
-        if any(key in data for key in ("sendId", "mobile", "status", "content")):
-            return [data]
-        for value in data.values():
-            if isinstance(value, list):
-                return list(value)
-        return [] if not data else None
-    return None
 
 
 def _text(value: object) -> str:
