@@ -12,8 +12,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
 from pydantic import BeforeValidator
 
 from sms_gateway import failures
@@ -151,7 +149,11 @@ class IntlV1Adapter(VendorAdapter):
         A number known to be a landline is refused alone before the call: the vendor would
         refuse the whole call with 1007 MobileError.
         """
-        if phonenumbers.number_type(phonenumbers.parse(e164)) == PhoneNumberType.FIXED_LINE:
+        # Imported here, as in phone.py: the accounts document loads this module to validate its
+        # options in every function, and most never send (the phone metadata costs ~20 ms).
+        import phonenumbers  # noqa: PLC0415
+
+        if phonenumbers.number_type(phonenumbers.parse(e164)) == phonenumbers.PhoneNumberType.FIXED_LINE:
             raise UnsupportedRecipient(f"intl_v1 sends to mobile numbers only, not {mask(e164)}")
         return e164_digits(e164)
 
