@@ -7,37 +7,28 @@ import hashlib
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeVar
-from urllib.parse import parse_qs
 
 from sms_gateway import failures
-from sms_gateway.clock import vendor_time_to_utc
 from sms_gateway.errors import (
-    PushRejected,
     SubmitRejected,
     VendorUnavailable,
 )
 from sms_gateway.models import (
     BalanceIn,
-    HttpAnswer,
     InboundIn,
     OutboundItem,
     PullSink,
-    PushBatch,
-    PushRequest,
     ReportIn,
     Status,
     Submission,
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import cn_mask, cn_mobile, from_vendor, redact_numbers
+from sms_gateway.phone import cn_mask, cn_mobile, redact_numbers
 from sms_gateway.vendors.base import (
     PendingSource,
     VendorAdapter,
-    bounded_json,
-    json_body,
     parse_each,
-    push_batch,
 )
 from sms_gateway.vendors.pwd_v1.codes import (
     BALANCE_UNITS,
@@ -45,19 +36,15 @@ from sms_gateway.vendors.pwd_v1.codes import (
     DEFAULT_RETRY_CODES,
     EXT_NO,
     OK,
-    TIME_FORMATS,
     mask_unique_tasks,
     records_of,
-    report_status,
+    text_of,
 )
+from sms_gateway.vendors.pwd_v1.readings import PwdV1Readings
 from sms_gateway.vendors.settings import Codes, Secret, VendorCredentials, VendorOptions
 from sms_gateway.vendors.toolkit import frame_sign, vendor_id
 
 T = TypeVar("T")
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value).strip()
 
 
 class Credentials(VendorCredentials):
@@ -76,7 +63,7 @@ class Options(VendorOptions):
     retry_codes: Codes = frozenset(DEFAULT_RETRY_CODES)
 
 
-class PwdV1Adapter(VendorAdapter):
+class PwdV1Adapter(PwdV1Readings, VendorAdapter):
     credentials_model = Credentials
     options_model = Options
     credentials: Credentials
@@ -113,10 +100,10 @@ class PwdV1Adapter(VendorAdapter):
     def _code(answer: Any) -> tuple[str, str]:
         if not isinstance(answer, dict):
             return "", ""
-        code = _text(answer.get("code"))
+        code = text_of(answer.get("code"))
         if code and set(code) == {"0"}:  # "00" (documented), or a number 0 if sent as one
             code = OK
-        return code, _text(answer.get("message"))[:200]
+        return code, text_of(answer.get("message"))[:200]
 
     def _pull(self, path: str, sink: PullSink | None) -> list[Any]:
         # Destructive: the raw answer is kept (sink) before anything is read from it.
@@ -201,48 +188,6 @@ class PwdV1Adapter(VendorAdapter):
         ]
 
     # ----------------------------------------------------------------- reports and MO
-    def _time(self, raw: object) -> tuple[Any, str | None]:
-        text = _text(raw) or None
-        return vendor_time_to_utc(text, self.account.timezone, *TIME_FORMATS), text
-
-    def _report(self, entry: dict[str, Any]) -> ReportIn:
-        send_id = vendor_id(entry.get("sendId"))
-        code = _text(entry.get("status"))
-        number = _text(entry.get("mobile"))
-        if not send_id or not code or not number:
-            raise ValueError("a report needs sendId, mobile and status")
-        status, description = report_status(code)
-        occurred_at, raw_time = self._time(entry.get("times"))
-        masked = "*" in number
-        return ReportIn(
-            vendor_message_id=send_id,
-            status=status,
-            vendor_status=code,
-            description=description,
-            recipient=None if masked else from_vendor(number),
-            recipient_mask=number if masked else None,
-            occurred_at=occurred_at,
-            raw_time=raw_time,
-        )
-
-    def _inbound(self, entry: dict[str, Any]) -> InboundIn:
-        number = _text(entry.get("mobile"))
-        if not number or "content" not in entry:
-            raise ValueError("an MO needs mobile and content")
-        received_at, raw_time = self._time(entry.get("times"))
-        masked = "*" in number
-        ext_no = vendor_id(entry.get("extNo"))
-        sender = None if masked else from_vendor(number)
-        return InboundIn(
-            sender=sender,
-            # The pull offers a pushed MO again, masked: the mask identifies it in both (store).
-            sender_mask=number if masked else cn_mask(sender) if sender else None,
-            content=str(entry.get("content") or ""),
-            received_at=received_at,
-            raw_time=raw_time,
-            ext_no=ext_no,
-        )
-
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         return parse_each(self._pull("/api/v1/report", sink), self._report, sink)
 
@@ -250,42 +195,6 @@ class PwdV1Adapter(VendorAdapter):
         return parse_each(self._pull("/api/v1/mo", sink), self._inbound, sink)
 
     # ----------------------------------------------------------------- pushes
-    @staticmethod
-    def _push_body(push: PushRequest) -> object:
-        if "x-www-form-urlencoded" in push.content_type.lower():
-            try:
-                text = push.body.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise PushRejected("body is not UTF-8") from exc
-            form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-            if not form:
-                raise PushRejected("empty form")
-            # A form field may itself hold the JSON record(s).
-            if len(form) == 1 and next(iter(form.values())).lstrip().startswith(("{", "[")):
-                return bounded_json(next(iter(form.values())))
-            return form
-        return json_body(push)
-
-    def parse_push(self, push: PushRequest) -> PushBatch:
-        body = self._push_body(push)
-        if isinstance(body, dict) and "data" in body and not {"sendId", "mobile"} & set(body):
-            body = body["data"]  # wrapped as {"data": ...}
-        entries = body if isinstance(body, list) else [body] if isinstance(body, dict) else None
-        if not entries or not any(isinstance(entry, dict) for entry in entries):
-            raise PushRejected("expected a JSON object (or an array of objects)")
-        return push_batch(entries, self._record)
-
-    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
-        if "sendId" in entry or "status" in entry:
-            return self._report(entry)
-        if "content" in entry:
-            return self._inbound(entry)
-        raise ValueError("neither a report (sendId, status) nor an MO (mobile, content)")
-
-    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
-        # The document asks for HTTP 200 only; the body is the vendor's own success shape.
-        return HttpAnswer(200, '{"code":"00","message":"成功"}', "application/json")
-
     # ----------------------------------------------------------------- balance
     def balance(self) -> BalanceIn:
         answer = self._post("/api/v1/queryBalance")

@@ -96,3 +96,8 @@ def records_of(data: object) -> list[Any] | None:
                 return list(value)
         return [] if not data else None
     return None
+
+
+def text_of(value: object) -> str:
+    """A field as text, whatever JSON type it came in; "" when absent."""
+    return "" if value is None else str(value).strip()
