@@ -2,7 +2,8 @@
 
 Where things live:
 - vendors/<vendor>/     one package per vendor: codes.py (its code tables), client.py (its HTTP
-                        calls, parsers, Credentials and Options); action_v1 is one module
+                        calls, Credentials and Options), readings.py (its record parsers);
+                        action_v1 is one module
 - accounts.py           the accounts document, validated against each vendor's models at load
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
 - store.py              every DynamoDB read and write

@@ -17,7 +17,6 @@ from pydantic import BeforeValidator
 from sms_gateway import failures
 from sms_gateway.clock import to_vendor_time, utcnow
 from sms_gateway.errors import (
-    PushRejected,
     PushUnauthorized,
     SubmitRejected,
     UnsupportedRecipient,
@@ -25,11 +24,9 @@ from sms_gateway.errors import (
 )
 from sms_gateway.models import (
     BalanceIn,
-    HttpAnswer,
     OutboundItem,
     PendingRecipient,
     PullSink,
-    PushBatch,
     PushRequest,
     ReportIn,
     Status,
@@ -37,29 +34,22 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import e164_digits, from_vendor, mask, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, push_batch
+from sms_gateway.phone import e164_digits, mask, redact_numbers
+from sms_gateway.vendors.base import PendingSource, VendorAdapter
 from sms_gateway.vendors.intl_v1.codes import (
-    ACK,
     API,
     MAX_PAIRS_PER_STATUS_CALL,
     NO_REPORT,
-    NO_STATUS_YET,
     PER_NUMBER_CODES,
     PERMANENT_SEND_CODES,
     SEND_TIME_FORMAT,
     STATUS_WINDOW_DAYS,
-    report_status,
-    report_time,
     result_name,
+    text_of,
 )
+from sms_gateway.vendors.intl_v1.readings import IntlV1Readings
 from sms_gateway.vendors.settings import Secret, Text, VendorCredentials, VendorOptions, clamp
 from sms_gateway.vendors.toolkit import frame_sign
-
-
-def _text(value: object) -> str:
-    """A vendor id or field as a string, normalised once (ids can be JSON numbers)."""
-    return "" if value is None else str(value).strip()
 
 
 class _VendorCode(Exception):
@@ -96,7 +86,7 @@ class Options(VendorOptions):
     )
 
 
-class IntlV1Adapter(VendorAdapter):
+class IntlV1Adapter(IntlV1Readings, VendorAdapter):
     credentials_model = Credentials
     options_model = Options
     credentials: Credentials
@@ -137,9 +127,9 @@ class IntlV1Adapter(VendorAdapter):
         answer = self.http.json(method, self.url(f"{API}/{path}"), sends=sends, **kwargs)
         if not isinstance(answer, dict) or "code" not in answer:
             raise failures.garbled(f"intl_v1 {path}:", "answer without a code", sends=sends)
-        code = _text(answer["code"])
+        code = text_of(answer["code"])
         if code != "0":
-            raise _VendorCode(code, _text(answer.get("msg")))
+            raise _VendorCode(code, text_of(answer.get("msg")))
         return answer.get("data")
 
     # ----------------------------------------------------------------- send
@@ -186,7 +176,7 @@ class IntlV1Adapter(VendorAdapter):
             if exc.code in PERMANENT_SEND_CODES:
                 raise SubmitRejected(exc.code, f"{result_name(exc.code)} ({exc.msg})") from exc
             raise VendorUnavailable(str(exc)) from exc
-        msg_id = _text(data.get("msgId")) if isinstance(data, dict) else ""
+        msg_id = text_of(data.get("msgId")) if isinstance(data, dict) else ""
         if not msg_id:
             # Accepted, but without the id its reports are matched by: they may well be sent.
             logger.warning("intl_v1 accepted a send without a msgId", extra={"recipients": len(items)})
@@ -208,31 +198,6 @@ class IntlV1Adapter(VendorAdapter):
         ]
 
     # ----------------------------------------------------------------- reports
-    def _report(
-        self, entry: dict[str, Any], recipient: str | None = None, *, pushed: bool = False
-    ) -> ReportIn | None:
-        """A report record, normalised; None when it carries no final status yet."""
-        msg_id, mobile = _text(entry.get("msgId")), _text(entry.get("mobile"))
-        if not msg_id or not mobile or entry.get("status") is None:
-            raise ValueError("a report needs msgId, mobile and status")
-        error_code = _text(entry.get("errorCode"))
-        decided = report_status(entry["status"], error_code, pushed=pushed)
-        if decided is None:
-            if pushed or _text(entry["status"]) != NO_STATUS_YET:
-                raise ValueError("unknown status (0 sent, 1 none yet, 2 failed)")
-            return None
-        status, description = decided
-        raw_time = _text(entry.get("timestamp")) or None
-        return ReportIn(
-            vendor_message_id=msg_id,
-            recipient=recipient or from_vendor(mobile, international_digits=True),
-            status=status,
-            vendor_status=error_code or f"status {_text(entry['status'])}",
-            description=_text(entry.get("desc")) or description,
-            occurred_at=report_time(raw_time, self.account.timezone),
-            raw_time=raw_time,
-        )
-
     def verify_push(self, push: PushRequest) -> None:
         app_key, app_secret = push.headers.get("appkey", ""), push.headers.get("appsecret", "")
         key_ok = hmac.compare_digest(app_key.encode(), self.credentials.app_key.encode())
@@ -240,21 +205,6 @@ class IntlV1Adapter(VendorAdapter):
         secret_ok = hmac.compare_digest(app_secret.strip().upper().encode(), self._app_secret().encode())
         if not (key_ok and secret_ok):
             raise PushUnauthorized("missing or wrong appKey/appSecret headers")
-
-    def parse_push(self, push: PushRequest) -> PushBatch:
-        body = json_body(push)
-        # Documented: one bare report object per POST. Also read: an array of them, and the
-        # status API's wrapping {"data": [...]} or {"data": {...}}.
-        if isinstance(body, dict) and "msgId" not in body and isinstance(body.get("data"), list | dict):
-            body = body["data"]
-        entries = body if isinstance(body, list) else [body]
-        if not any(isinstance(entry, dict) for entry in entries):
-            raise PushRejected("expected a report object (msgId, mobile, status)")
-        return push_batch(entries, lambda entry: self._report(entry, pushed=True))
-
-    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
-        # The exact ack of section 5.7; anything else is pushed twice more.
-        return HttpAnswer(200, ACK, "application/json")
 
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         """Ask the status API about the recipients still pending: oldest first, at most 500 a
@@ -311,12 +261,12 @@ class IntlV1Adapter(VendorAdapter):
                 continue
             # Not a queue: a bad record is skipped and asked again next run, never lost.
             try:
-                recipient = asked.get((_text(entry.get("msgId")), _text(entry.get("mobile"))))
+                recipient = asked.get((text_of(entry.get("msgId")), text_of(entry.get("mobile"))))
                 report = self._report(entry, recipient)
             except (TypeError, ValueError) as exc:
                 logger.error(
                     "skipping an unreadable status record",
-                    extra={"reason": str(exc), "mobile": mask(_text(entry.get("mobile")))},
+                    extra={"reason": str(exc), "mobile": mask(text_of(entry.get("mobile")))},
                 )
                 continue
             if report is not None:
@@ -334,11 +284,11 @@ class IntlV1Adapter(VendorAdapter):
             data = data[0]
         if not isinstance(data, dict) or data.get("balance") is None:
             raise VendorUnavailable("intl_v1 balance: answer without data.balance")
-        currency = _text(data.get("currencyCode")).upper()
+        currency = text_of(data.get("currencyCode")).upper()
         if not currency:
             raise VendorUnavailable("intl_v1 balance: answer without currencyCode")
         try:
-            amount = Decimal(_text(data["balance"]))
+            amount = Decimal(text_of(data["balance"]))
         except InvalidOperation as exc:
             raise VendorUnavailable("intl_v1 balance: balance is not a number") from exc
         if not amount.is_finite():

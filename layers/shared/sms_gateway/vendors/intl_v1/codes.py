@@ -96,3 +96,8 @@ def report_time(raw: str | None, timezone: str) -> datetime | None:
     text = (raw or "").strip()
     fmt = REPORT_TIME_FORMATS.get(len(text))
     return vendor_time_to_utc(text, timezone, fmt) if fmt and text.isdigit() else None
+
+
+def text_of(value: object) -> str:
+    """A vendor id or field as a string, normalised once (ids can be JSON numbers)."""
+    return "" if value is None else str(value).strip()

@@ -3,23 +3,17 @@ document is in the package docstring, its code tables in codes.py."""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field
 
 from sms_gateway import failures
-from sms_gateway.clock import vendor_time_to_utc
-from sms_gateway.errors import ConfigurationError, PushRejected, SubmitRejected, VendorUnavailable
+from sms_gateway.errors import ConfigurationError, SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
-    HttpAnswer,
     InboundIn,
     PullSink,
-    PushBatch,
-    PushRequest,
     ReportIn,
     Status,
     Submission,
@@ -27,27 +21,21 @@ from sms_gateway.models import (
     Template,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each, push_batch
+from sms_gateway.phone import cn_mobile, redact_numbers
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, parse_each
 from sms_gateway.vendors.paasw_v1.codes import (
     DEFAULT_TOKEN_LIFETIME,
     KIND_CODES,
     MAX_PHONE_NUMBERS_CHARS,
     OK,
     PLACEHOLDER,
-    TIME_FORMAT,
     field,
-    is_inbound,
-    is_report,
+    json_text,
     records_of,
-    report_status,
 )
+from sms_gateway.vendors.paasw_v1.readings import PaaswV1Readings
 from sms_gateway.vendors.settings import Codes, Secret, VendorCredentials, VendorOptions
 from sms_gateway.vendors.toolkit import bare_sign, code_of, frame_sign, vendor_id
-
-
-def _json(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 class Credentials(VendorCredentials):
@@ -68,7 +56,7 @@ class Options(VendorOptions):
     retryable_codes: Codes = frozenset()
 
 
-class PaaswV1Adapter(VendorAdapter):
+class PaaswV1Adapter(PaaswV1Readings, VendorAdapter):
     credentials_model = Credentials
     options_model = Options
     credentials: Credentials
@@ -139,8 +127,8 @@ class PaaswV1Adapter(VendorAdapter):
 
     def _param_json(self, template: Template) -> str:
         if self.options.param_json_style == "object":
-            return _json(template.params)
-        return _json([{name: value} for name, value in template.params.items()])
+            return json_text(template.params)
+        return json_text([{name: value} for name, value in template.params.items()])
 
     def _template_content(self, template: Template) -> str:
         text = self.options.template_texts.get(template.id)
@@ -199,64 +187,6 @@ class PaaswV1Adapter(VendorAdapter):
         ]
 
     # ----------------------------------------------------------------- reports and MO
-    def _time(self, raw: object) -> tuple[str | None, datetime | None]:
-        text = None if raw in (None, "") else str(raw).strip()
-        return text, vendor_time_to_utc(text, self.account.timezone, TIME_FORMAT)
-
-    def _report(self, entry: dict[str, Any]) -> ReportIn:
-        biz_id = vendor_id(field(entry, "biz_id", "bizId"))
-        phone = field(entry, "phone_number", "phoneNumber", "mobile")
-        code = code_of(entry.get("code"))
-        success = entry.get("success")
-        if biz_id is None or phone is None or (not code and not isinstance(success, bool)):
-            raise ValueError("a report needs biz_id, phone_number and code")
-        status, description = report_status(code, success)
-        raw_time, occurred = self._time(field(entry, "report_time", "reportTime"))
-        return ReportIn(
-            vendor_message_id=biz_id,
-            recipient=from_vendor(str(phone)),
-            status=status,
-            vendor_status=code or f"success={str(success).lower()}",
-            description=description,
-            occurred_at=occurred,
-            raw_time=raw_time,
-        )
-
-    def _inbound(self, entry: dict[str, Any]) -> InboundIn:
-        phone = field(entry, "phone_number", "phoneNumber", "mobile")
-        if phone is None or entry.get("content") is None:
-            raise ValueError("an MO needs phone_number and content")
-        raw_time, received = self._time(field(entry, "send_time", "sendTime"))
-        return InboundIn(
-            sender=from_vendor(str(phone)),
-            content=str(entry["content"]),
-            received_at=received,
-            raw_time=raw_time,
-            vendor_message_id=vendor_id(field(entry, "sequence_id", "sequenceId")),
-        )
-
-    def parse_push(self, push: PushRequest) -> PushBatch:
-        body = json_body(push)
-        entries = records_of(body)
-        if entries is None and isinstance(body, dict) and (is_report(body) or "content" in body):
-            entries = [body]  # one record pushed without its array
-        if entries is None:
-            raise PushRejected("expected a JSON array of records")
-        return push_batch(entries, self._record)
-
-    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
-        if is_report(entry):
-            return self._report(entry)
-        if is_inbound(entry):
-            return self._inbound(entry)
-        raise ValueError("needs biz_id (a report) or content (an MO)")
-
-    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
-        # The document's two acks differ in the type of code: a number for reports, a string for MO.
-        if push.kind == "mo":
-            return HttpAnswer(200, _json({"code": OK, "msg": "请求成功"}), "application/json;charset=UTF-8")
-        return HttpAnswer(200, _json({"code": int(OK), "msg": "操作成功"}), "application/json;charset=UTF-8")
-
     def _pull(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
         answer = self._authorized("GET", path, params)
         entries = records_of(answer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Final
 
@@ -86,3 +87,8 @@ def is_report(entry: dict[str, Any]) -> bool:
 
 def is_inbound(entry: dict[str, Any]) -> bool:
     return "content" in entry and not is_report(entry)
+
+
+def json_text(value: object) -> str:
+    """Compact JSON as the vendor's examples write it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -8,25 +8,21 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from sms_gateway import failures
-from sms_gateway.clock import to_vendor_time, utcnow, vendor_time_to_utc
-from sms_gateway.errors import PushRejected, SubmitRejected, VendorUnavailable
+from sms_gateway.clock import to_vendor_time, utcnow
+from sms_gateway.errors import SubmitRejected, VendorUnavailable
 from sms_gateway.models import (
     BalanceIn,
-    HttpAnswer,
     InboundIn,
     MessageKind,
     PullSink,
-    PushBatch,
-    PushRequest,
     ReportIn,
     Status,
     Submission,
     SubmitOutcome,
 )
-from sms_gateway.observability import logger
-from sms_gateway.phone import cn_mobile, from_vendor, redact_numbers
+from sms_gateway.phone import cn_mobile, redact_numbers
 from sms_gateway.vendors import toolkit
-from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each, push_batch
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, parse_each
 from sms_gateway.vendors.paasw_v2.codes import (
     BALANCE,
     DEFAULT_TOKEN_LIFETIME,
@@ -38,18 +34,12 @@ from sms_gateway.vendors.paasw_v2.codes import (
     SEND_TEMPLATE,
     TIME_FORMAT,
     TOKEN,
-    report_status,
+    text_of,
     vendor_id,
 )
+from sms_gateway.vendors.paasw_v2.readings import PaaswV2Readings
 from sms_gateway.vendors.settings import Codes, Secret, Text, VendorCredentials, VendorOptions
 from sms_gateway.vendors.toolkit import DIGITS, carries_sign, frame_sign
-
-
-def _text(value: object) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 class Credentials(VendorCredentials):
@@ -67,7 +57,7 @@ class Options(VendorOptions):
     poll_inbound: bool = True
 
 
-class PaaswV2Adapter(VendorAdapter):
+class PaaswV2Adapter(PaaswV2Readings, VendorAdapter):
     credentials_model = Credentials
     options_model = Options
     credentials: Credentials
@@ -130,7 +120,7 @@ class PaaswV2Adapter(VendorAdapter):
             raise VendorUnavailable(f"paasw_v2 refused the token request: code {code}")
         data = answer.get("data")
         data = data if isinstance(data, dict) else {}
-        token = _text(data.get("token"))
+        token = text_of(data.get("token"))
         if token is None:
             raise VendorUnavailable("paasw_v2 token answer has no data.token")
         try:
@@ -173,7 +163,7 @@ class PaaswV2Adapter(VendorAdapter):
             "mobile": ",".join(numbers),
             "productId": PRODUCT_IDS[MessageKind(submission.kind)],
         }
-        ext_no = submission.ext_no or _text(self.options.default_ext_no)
+        ext_no = submission.ext_no or text_of(self.options.default_ext_no)
         if ext_no:
             if not DIGITS.match(ext_no):
                 raise SubmitRejected("invalid_ext_no", "paasw_v2 extNo (拓展码) must be digits")
@@ -217,73 +207,6 @@ class PaaswV2Adapter(VendorAdapter):
         ]
 
     # ----------------------------------------------------------------- reports and MO
-    def _report(self, entry: dict[str, Any]) -> ReportIn:
-        mobile = _text(entry.get("mobile"))
-        code = _text(entry.get("chnRptCode"))
-        if mobile is None or code is None:
-            raise ValueError("a report needs batchId, mobile and chnRptCode")
-        status, description = report_status(code)
-        raw_time = _text(entry.get("chnRptDate"))
-        return ReportIn(
-            vendor_message_id=vendor_id(entry.get("batchId")),
-            status=status,
-            vendor_status=code,
-            description=description,
-            recipient=from_vendor(mobile),
-            occurred_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
-            raw_time=raw_time,
-        )
-
-    def _inbound(self, entry: dict[str, Any]) -> InboundIn:
-        mobile = _text(entry.get("mobile"))
-        if mobile is None or "content" not in entry:
-            raise ValueError("an MO needs mobile and content")
-        raw_time = _text(entry.get("replyDate"))
-        content = entry.get("content")
-        return InboundIn(
-            sender=from_vendor(mobile),
-            content="" if content is None else str(content),
-            received_at=vendor_time_to_utc(raw_time, self.account.timezone, TIME_FORMAT),
-            raw_time=raw_time,
-            ext_no=_text(entry.get("extNo")),
-        )
-
-    @staticmethod
-    def _records(body: object) -> list[Any] | None:
-        """The records of a push or pull: {"count", "data": [...]}, a bare array, or one record."""
-        if isinstance(body, dict):
-            if "data" in body:
-                body = [] if body["data"] is None else body["data"]
-            elif "mobile" in body:  # one record alone
-                body = [body]
-            elif "count" in body:  # {"count": 0} and nothing else
-                body = []
-        if isinstance(body, dict) and "mobile" in body:  # "data" holding one record
-            body = [body]
-        return body if isinstance(body, list) else None
-
-    def parse_push(self, push: PushRequest) -> PushBatch:
-        body = json_body(push, exact=True)
-        entries = self._records(body)
-        if entries is None:
-            raise PushRejected('expected {"count": n, "data": [...]}')
-        count = body.get("count") if isinstance(body, dict) else None
-        if count is not None and _text(count) != str(len(entries)):
-            # The vendor's own count is not logged: it is a raw value.
-            logger.warning("paasw_v2 push count differs from its records", extra={"records": len(entries)})
-        return push_batch(entries, self._record)
-
-    def _record(self, entry: dict[str, Any]) -> ReportIn | InboundIn:
-        if "chnRptCode" in entry or "batchId" in entry:
-            return self._report(entry)
-        if "content" in entry or "replyDate" in entry:
-            return self._inbound(entry)
-        raise ValueError("neither a report (batchId, chnRptCode) nor an MO (content)")
-
-    def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
-        # Not specified by the document: HTTP 200, with a body in the vendor's own success format.
-        return HttpAnswer(200, json.dumps({"code": 0, "message": "请求成功"}, ensure_ascii=False))
-
     def _pull(self, pair: tuple[str, str | None], what: str) -> list[Any]:
         answer = self._checked(self._call(pair, {}), what)
         entries = self._records(answer)

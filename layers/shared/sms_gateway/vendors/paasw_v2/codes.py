@@ -68,3 +68,10 @@ def vendor_id(value: object) -> str:
     if batch_id is None:
         raise ValueError("batchId is missing")
     return batch_id
+
+
+def text_of(value: object) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
