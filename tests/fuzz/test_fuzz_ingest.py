@@ -224,7 +224,7 @@ def seed_records(aws: AwsEnv) -> dict[tuple[str, str], str]:
     from sms_gateway.http import VendorHttp
     from sms_gateway.models import PushRequest
     from sms_gateway.store import Store
-    from sms_gateway.vendors import adapter_class
+    from sms_gateway.vendors.base import adapter_class
 
     registry = load_registry()
     push = Pusher()

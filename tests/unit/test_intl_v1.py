@@ -14,7 +14,8 @@ from sms_gateway.accounts import Account
 from sms_gateway.errors import PushRejected, PushUnauthorized
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import PendingRecipient, PushRequest, Status
-from sms_gateway.vendors import adapter_class, intl_v1
+from sms_gateway.vendors import intl_v1
+from sms_gateway.vendors.base import adapter_class
 from sms_gateway.vendors.intl_v1 import IntlV1Adapter, report_status, report_time
 
 pytestmark = pytest.mark.unit

@@ -16,7 +16,8 @@ from sms_gateway.errors import ConfigurationError, PushRejected, SubmitRejected,
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import MessageKind, OutboundItem, PushRequest, Status, Submission, Template
 from sms_gateway.tokens import TokenCache
-from sms_gateway.vendors import adapter_class, paasw_v1
+from sms_gateway.vendors import paasw_v1
+from sms_gateway.vendors.base import adapter_class
 from sms_gateway.vendors.paasw_v1 import PaaswV1Adapter, report_status, vendor_id
 from tests.support.vendor_server import Received, Reply, VendorServer
 

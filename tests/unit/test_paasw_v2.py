@@ -17,7 +17,13 @@ import pytest
 import requests
 
 from sms_gateway.accounts import Account
-from sms_gateway.errors import PushRejected, SubmitRejected, UnsupportedRecipient, VendorUnavailable
+from sms_gateway.errors import (
+    ConfigurationError,
+    PushRejected,
+    SubmitRejected,
+    UnsupportedRecipient,
+    VendorUnavailable,
+)
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import MessageKind, OutboundItem, PushRequest, Status, Submission, Template
 from sms_gateway.tokens import TokenCache
@@ -456,7 +462,8 @@ def test_an_accepted_send_without_batch_id_is_unknown(session: FakeSession) -> N
 
 
 def test_a_bad_body_format_option_is_refused_before_any_call(session: FakeSession) -> None:
-    with pytest.raises(VendorUnavailable, match="body_format"):
+    # A wrong option is an error of the accounts document (issue 10), before any call.
+    with pytest.raises(ConfigurationError, match="body_format"):
         adapter(session, body_format="xml").submit(submission(sign="圆通"))
     assert session.calls == []
 

@@ -22,7 +22,8 @@ from sms_gateway.errors import (
 )
 from sms_gateway.http import VendorHttp
 from sms_gateway.models import MessageKind, OutboundItem, PushRequest, Status, Submission
-from sms_gateway.vendors import adapter_class, pwd_v1
+from sms_gateway.vendors import pwd_v1
+from sms_gateway.vendors.base import adapter_class
 from sms_gateway.vendors.pwd_v1 import PwdV1Adapter, mask_unique_tasks, records_of, report_status
 from tests.support.vendor_server import Reply, VendorServer
 

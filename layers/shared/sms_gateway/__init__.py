@@ -1,9 +1,11 @@
 """sms_gateway: the shared package of the SMS integration layer.
 
 Where things live:
-- vendors/<vendor>.py   one module per vendor: its HTTP calls, parsers and code tables
+- vendors/<vendor>/     one package per vendor: codes.py (its code tables), client.py (its HTTP
+                        calls, Credentials and Options), readings.py (its record parsers);
+                        action_v1 is one module
+- accounts.py           the accounts document, validated against each vendor's models at load
 - models.py             the canonical model (statuses, send requests, reports, inbound, balance)
-- status.py             how a status moves (the forward-only rule)
 - store/                every DynamoDB read and write, one module per item kind (keys.py: the layout)
 - matching.py           which recipient a delivery report is about
 - sending/              SQS batch -> parse, plan (grouped, chunked), dispatch, record

@@ -6,17 +6,22 @@ import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
 from sms_gateway.routing.config import Route, TemplateMap, validate_routing
+from sms_gateway.settings import get_settings
+from sms_gateway.vendors import catalogue
+from sms_gateway.vendors.settings import problems
+from sms_gateway.vendors.toolkit import bare_sign
 
 ACCOUNT_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class Account(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     name: str
     vendor: str
@@ -46,7 +51,7 @@ class Account(BaseModel):
     @field_validator("sign")
     @classmethod
     def _bare_sign(cls, value: str | None) -> str | None:
-        return value.strip().removeprefix("【").removesuffix("】") if value else None
+        return bare_sign(value)
 
     @model_validator(mode="after")
     def _register_secrets(self) -> Account:
@@ -62,11 +67,23 @@ class Account(BaseModel):
 
 
 class AccountsDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
     accounts: list[Account]
     routes: list[Route] = Field(default_factory=list)
     templates: list[TemplateMap] = Field(default_factory=list)
+
+    @field_validator("accounts")
+    @classmethod
+    def _vendor_settings(cls, accounts: list[Account]) -> list[Account]:
+        """Every account's credentials and options against its vendor's models, at load: a typo
+        is an error naming its path here, never a failure after recipients were marked inflight."""
+        errors = [
+            error for index, account in enumerate(accounts) for error in _settings_errors(index, account)
+        ]
+        if errors:
+            raise ValidationError.from_exception_data("AccountsDocument", errors)
+        return accounts
 
     @model_validator(mode="after")
     def _consistent(self) -> AccountsDocument:
@@ -75,13 +92,30 @@ class AccountsDocument(BaseModel):
             raise ValueError("account names must be unique")
         if sum(a.default for a in self.accounts) > 1:
             raise ValueError("at most one account may be the default")
-        from sms_gateway.vendors import VENDORS  # noqa: PLC0415 - avoids an import cycle
-
-        unknown = {a.vendor for a in self.accounts} - set(VENDORS)
+        unknown = {a.vendor for a in self.accounts if not catalogue.known(a.vendor)}
         if unknown:
-            raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(VENDORS)}")
+            raise ValueError(f"unknown vendor(s) {sorted(unknown)}; known: {sorted(catalogue.VENDORS)}")
         validate_routing(self.accounts, self.routes, self.templates)
         return self
+
+
+def _settings_errors(index: int, account: Account) -> list[InitErrorDetails]:
+    if not catalogue.known(account.vendor):
+        return []  # reported once by AccountsDocument._consistent
+    found: list[InitErrorDetails] = []
+    credentials, options = catalogue.settings(account.vendor)
+    checks = (("credentials", credentials, account.credentials), ("options", options, account.options))
+    for field, model, raw in checks:
+        try:
+            model.model_validate(raw)
+        except ValidationError as exc:
+            found += [
+                InitErrorDetails(
+                    type=e["type"], loc=(index, field, *e["loc"]), input=e["input"], ctx=e.get("ctx", {})
+                )
+                for e in exc.errors()
+            ]
+    return found
 
 
 class AccountRegistry:
@@ -100,10 +134,7 @@ class AccountRegistry:
             return cls(AccountsDocument.model_validate(raw))
         except ValidationError as exc:
             # Only field paths and messages: the input may hold secrets.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
-            )
-            raise ConfigurationError(f"invalid accounts document: {problems}") from exc
+            raise ConfigurationError(f"invalid accounts document: {problems(exc)}") from exc
 
     def get(self, name: str | None) -> Account:
         if name is None:
@@ -125,8 +156,6 @@ class AccountRegistry:
 def load_registry() -> AccountRegistry:
     """The registry from SSM, cached per instance for ACCOUNTS_CACHE_SECONDS (Powertools Parameters)."""
     from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - lazy: cold start
-
-    from sms_gateway.settings import get_settings  # noqa: PLC0415
 
     settings = get_settings()
     try:

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sms_gateway.vendors.toolkit import bare_sign
+
 MAX_RECIPIENTS_PER_REQUEST = 10_000
 MESSAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -119,10 +121,7 @@ class SendRequest(BaseModel):
     @classmethod
     def _bare_sign(cls, value: str | None) -> str | None:
         # Accept a sign written with its brackets; store it bare so each vendor can frame it.
-        if value is None:
-            return None
-        bare = value.strip().removeprefix("【").removesuffix("】").strip()
-        return bare or None
+        return bare_sign(value)
 
     @field_validator("send_at")
     @classmethod

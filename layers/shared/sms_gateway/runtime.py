@@ -43,7 +43,7 @@ def vendor_http() -> VendorHttp:
 def adapter_factory(db: Store, http: VendorHttp):  # type: ignore[no-untyped-def]
     """Adapters are cheap; they share the process's HTTP session and the table's token cache."""
     from sms_gateway.tokens import TokenCache
-    from sms_gateway.vendors import adapter_class
+    from sms_gateway.vendors.base import adapter_class
 
     def adapter_for(account: Account) -> VendorAdapter:
         return adapter_class(account.vendor)(account, http, TokenCache(db, account.name))

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from sms_gateway.errors import InvalidSendRequest, UnknownAccount
 from sms_gateway.models import SendRequest, Template
 from sms_gateway.routing.config import AccountTemplate, Route, RouteMatch
+from sms_gateway.vendors import catalogue
 
 if TYPE_CHECKING:
     from sms_gateway.accounts import Account, AccountsDocument
@@ -260,6 +261,4 @@ def _mapped(
 
 
 def _has_templates(account: Account) -> bool:
-    from sms_gateway.vendors import adapter_class  # noqa: PLC0415
-
-    return adapter_class(account.vendor).supports_templates
+    return catalogue.supports_templates(account.vendor)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sms_gateway.models import MessageKind
+from sms_gateway.vendors import catalogue
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -125,8 +126,6 @@ def validate_routing(
 ) -> None:
     """Raise ValueError naming the field path of the first problem (never a value: the document
     is a secret). Called by the accounts document's own validation."""
-    from sms_gateway.vendors import adapter_class  # noqa: PLC0415 - avoids an import cycle
-
     vendor_of = {a.name: a.vendor for a in accounts}
     problems: list[str] = []
     if len(routes) > MAX_ROUTES or len(templates) > MAX_TEMPLATES:
@@ -146,7 +145,7 @@ def validate_routing(
             path = f"templates.{t_index}.accounts.{position}"
             if name not in vendor_of:
                 problems.append(f"{path}: no such account")
-            elif form.template_id is not None and not adapter_class(vendor_of[name]).supports_templates:
+            elif form.template_id is not None and not catalogue.supports_templates(vendor_of[name]):
                 problems.append(f"{path}.template_id: this account's vendor has no templates; give content")
     if problems:
         raise ValueError("; ".join(problems))

@@ -1,24 +1,11 @@
-"""The vendor registry: vendor id -> adapter class, imported only when an account uses it."""
+"""The vendor adapters: one package (or module) per vendor, with its code tables apart.
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from sms_gateway.vendors.base import VendorAdapter
-
-# vendor id -> "module:Class". Adding a vendor is one line here plus its module.
-VENDORS: dict[str, str] = {
-    "action_v1": "sms_gateway.vendors.action_v1:ActionV1Adapter",
-    "intl_v1": "sms_gateway.vendors.intl_v1:IntlV1Adapter",
-    "paasw_v1": "sms_gateway.vendors.paasw_v1:PaaswV1Adapter",
-    "paasw_v2": "sms_gateway.vendors.paasw_v2:PaaswV2Adapter",
-    "pwd_v1": "sms_gateway.vendors.pwd_v1:PwdV1Adapter",
-}
-
-
-def adapter_class(vendor: str) -> type[VendorAdapter]:
-    module_name, class_name = VENDORS[vendor].split(":")
-    cls: type[VendorAdapter] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+- catalogue.py   vendor id -> adapter, imported only when an account uses it (below the adapters)
+- base.py        the adapter interface (VendorAdapter), its token refresh, and adapter_class()
+- settings.py    the base of every vendor's Credentials and Options models and their field types
+- toolkit.py     pure helpers every adapter shares: vendor ids, code lists, signs
+- <vendor>/      one vendor: __init__.py (how the adapter reads the vendor's document),
+                 codes.py (its code tables), client.py (its settings models and adapter: the
+                 calls), readings.py (its parsers of pushed and pulled records, mixed in);
+                 action_v1.py, under 400 lines, is one module with its tables at the top
+"""

@@ -47,14 +47,9 @@ from sms_gateway.models import (
     SubmitOutcome,
 )
 from sms_gateway.phone import from_vendor
-from sms_gateway.vendors.base import (
-    PendingSource,
-    VendorAdapter,
-    frame_sign,
-    json_body,
-    parse_each,
-    push_batch,
-)
+from sms_gateway.vendors.base import PendingSource, VendorAdapter, json_body, parse_each, push_batch
+from sms_gateway.vendors.settings import Secret, Text, VendorCredentials, VendorOptions
+from sms_gateway.vendors.toolkit import frame_sign
 
 # STATUS table (document section 7): the outcome of the whole request.
 STATUS_CODES: dict[str, str] = {
@@ -176,7 +171,27 @@ def result_status(result: object) -> tuple[Status, str]:
     return RESULT_CODES.get(code, (Status.FAILED, "未知的提交错误代码"))
 
 
+class Credentials(VendorCredentials):
+    account: Secret
+    password: Secret
+
+
+class Options(VendorOptions):
+    """The account options listed in the module docstring."""
+
+    extno: Text = ""
+    md5_password: bool = False
+    md5_uppercase: bool = False
+    report_pull_size: int = 1000
+    mo_pull_size: int = 1000
+    p2p_line_separator: str = "\r\n"
+
+
 class ActionV1Adapter(VendorAdapter):
+    credentials_model = Credentials
+    options_model = Options
+    credentials: Credentials
+    options: Options
     vendor = "action_v1"
     max_recipients_per_call = 500
     supports_p2p = True
@@ -187,16 +202,16 @@ class ActionV1Adapter(VendorAdapter):
     # ----------------------------------------------------------------- auth
     def _md5(self, text: str) -> str:
         digest = hashlib.md5(text.encode("utf-8")).hexdigest()
-        return digest.upper() if self.option("md5_uppercase") else digest
+        return digest.upper() if self.options.md5_uppercase else digest
 
     def _password(self, *signed_parts: str) -> str:
-        password = self.account.credentials["password"]
-        if not self.option("md5_password"):
+        password = self.credentials.password
+        if not self.options.md5_password:
             return password
         return self._md5(password + "".join(signed_parts))
 
     def _extno(self, submission: Submission | None = None) -> str:
-        base = str(self.option("extno", "") or "")
+        base = self.options.extno
         extension = submission.ext_no if submission and submission.ext_no else ""
         return base + extension
 
@@ -207,7 +222,7 @@ class ActionV1Adapter(VendorAdapter):
         sends: bool = False,
         keep: Callable[[bytes], object] | None = None,
     ) -> dict[str, Any]:
-        form = {**form, "account": self.account.credentials["account"], "rt": "json"}
+        form = {**form, "account": self.credentials.account, "rt": "json"}
         answer = self.http.json("POST", self.url("/sms"), data=form, sends=sends, keep=keep)
         if not isinstance(answer, dict):
             raise failures.garbled("action_v1 /sms", "answered JSON that is not an object", sends=sends)
@@ -229,7 +244,7 @@ class ActionV1Adapter(VendorAdapter):
         extno = self._extno(submission)
         numbers = {item.recipient: self.vendor_number(item.recipient) for item in items}
         if submission.p2p:
-            separator = str(self.option("p2p_line_separator", "\r\n"))
+            separator = self.options.p2p_line_separator
             lines = [
                 f"{numbers[item.recipient]}#{one_line(frame_sign(item.content or '', submission.sign))}"
                 for item in items
@@ -336,8 +351,8 @@ class ActionV1Adapter(VendorAdapter):
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         return HttpAnswer(200, "OK", "text/plain")
 
-    def _pull(self, action: str, size_option: str, maximum: int, sink: PullSink | None) -> list[Any]:
-        size = max(10, min(maximum, int(str(self.option(size_option, 1000)))))
+    def _pull(self, action: str, size: int, maximum: int, sink: PullSink | None) -> list[Any]:
+        size = max(10, min(maximum, size))
         # Destructive: the raw answer is kept (sink) before anything is read from it.
         answer = self._call(
             {"action": action, "size": str(size), "password": self._password()},
@@ -349,7 +364,7 @@ class ActionV1Adapter(VendorAdapter):
     def pull_reports(self, pending: PendingSource, sink: PullSink | None = None) -> list[ReportIn]:
         entries = [
             e
-            for e in self._pull("report", "report_pull_size", 10000, sink)
+            for e in self._pull("report", self.options.report_pull_size, 10000, sink)
             if not isinstance(e, dict) or _text(e.get("flag", 1)) == "1"
         ]
         return parse_each(entries, self._report, sink)
@@ -357,7 +372,7 @@ class ActionV1Adapter(VendorAdapter):
     def pull_inbound(self, sink: PullSink | None = None) -> list[InboundIn]:
         entries = [
             e
-            for e in self._pull("mo", "mo_pull_size", 1000, sink)
+            for e in self._pull("mo", self.options.mo_pull_size, 1000, sink)
             if not isinstance(e, dict) or _text(e.get("flag", 0)) == "0"
         ]
         return parse_each(entries, self._inbound, sink)

@@ -1,18 +1,18 @@
 """The vendor adapter interface. A vendor is one module in this package with one subclass of it.
 
 Adding a vendor means: a module with its adapter, its code tables and its tests, and one line in
-vendors/__init__.py. Nothing in the handlers or the send/ingest/poll logic changes.
+vendors/catalogue.py. Nothing in the handlers or the send/ingest/poll logic changes.
 """
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
+from sms_gateway import failures
 from sms_gateway.accounts import Account
-from sms_gateway.errors import PushRejected, VendorUnavailable
+from sms_gateway.errors import PushRejected, VendorRefusedHttp, VendorUnavailable
 from sms_gateway.http import VendorHttp
 from sms_gateway.limits import MAX_PUSH_BYTES, InputRefused, load_json
 from sms_gateway.models import (
@@ -29,15 +29,15 @@ from sms_gateway.models import (
     Unreadable,
 )
 from sms_gateway.observability import logger
-from sms_gateway.phone import redact_numbers
+from sms_gateway.phone import cn_national, redact_numbers
 from sms_gateway.tokens import TokenCache
+from sms_gateway.vendors import catalogue
+from sms_gateway.vendors.settings import VendorCredentials, VendorOptions, parse
 
 # Gives an adapter the recipients still waiting for a report (oldest first, at most ``limit``).
 PendingSource = Callable[[int], list[PendingRecipient]]
 T = TypeVar("T")
 A = TypeVar("A")
-# A sign already in the text: a whole 【...】 at its start or its end.
-_SIGNED = re.compile(r"^【[^【】]+】|【[^【】]+】$")
 
 
 class VendorAdapter(ABC):
@@ -56,11 +56,24 @@ class VendorAdapter(ABC):
     # for vendors that push once and never again.
     ack_once_stored: ClassVar[bool] = False
 
+    # The vendor's models of the account's `credentials` and `options` (checked when the
+    # accounts document loads); subclasses narrow `credentials` and `options` to them.
+    credentials_model: ClassVar[type[VendorCredentials]]
+    options_model: ClassVar[type[VendorOptions]]
+    credentials: VendorCredentials
+    options: VendorOptions
+
     def __init__(self, account: Account, http: VendorHttp, tokens: TokenCache | None = None) -> None:
         self.account = account
         self.http = http
         self.tokens = tokens
         self._own_token: str | None = None  # only when built without a shared TokenCache
+        # Validated again here for accounts built without the document (a ConfigurationError,
+        # before any call): an adapter never starts on a missing credential.
+        self.credentials = parse(
+            self.credentials_model, account.credentials, account=account.name, field="credentials"
+        )
+        self.options = parse(self.options_model, account.options, account=account.name, field="options")
 
     def token(self, fetch: Callable[[], tuple[str, int]]) -> str:
         """A valid access token: shared through the table (TokenCache), or this instance's own.
@@ -78,25 +91,43 @@ class VendorAdapter(ABC):
             raise VendorUnavailable(f"no token: {exc.reason}") from exc
 
     def with_token(
-        self, fetch: Callable[[], tuple[str, int]], call: Callable[[str], A], renew: Callable[[A], bool]
+        self,
+        fetch: Callable[[], tuple[str, int]],
+        call: Callable[[str], A],
+        refusal: Callable[[A], str | None],
+        where: str,
     ) -> A:
-        """``call`` with the shared token. An answer ``renew`` flags (any refusal that is not a
-        documented content, number or balance error: the documents give no code for a stale
-        token) drops the token everywhere, fetches a new one and makes the call once more.
+        """``call`` with the shared token, renewed once when the vendor refuses it.
 
-        A refused call was not acted on, so making it again cannot deliver twice. The second
-        answer is returned whatever it is: the caller classifies it.
+        ``refusal`` gives the vendor's message when an answer is a refusal (any refusal that is
+        not a documented content, number or balance error: the documents give no code for a stale
+        token), None otherwise; HTTP 401/403 is a refusal of the token. A refusal drops the token
+        everywhere, fetches a new one and makes the call once more: a refused call was not acted
+        on, so making it again cannot deliver twice. Refused again with words naming the token
+        (failures.names_token), or 401/403 again, the credentials need an operator: transient
+        (VendorUnavailable). Any other second answer is returned for the caller to classify.
         """
         token = self.token(fetch)
-        answer = call(token)
-        if not renew(answer):
+        answer = _attempt(call, token)
+        if not isinstance(answer, _RefusedToken) and refusal(answer) is None:
             return answer
         logger.info(
             "vendor refused a call; fetching a new token and retrying once",
             extra={"account": self.account.name, "vendor": self.vendor},
         )
         self.forget_token(token)
-        return call(self.token(fetch))
+        answer = _attempt(call, self.token(fetch))
+        if isinstance(answer, _RefusedToken):
+            detail = "HTTP 401/403"
+        else:
+            message = refusal(answer)
+            if message is None or not failures.names_token(message):
+                return answer
+            detail = message[:100]
+        raise VendorUnavailable(
+            f"{self.vendor} {where} refused a renewed token: a freshly fetched token was refused"
+            f" too ({redact_numbers(detail)})"
+        )
 
     def forget_token(self, token: str) -> None:
         """The vendor refused ``token``: drop it everywhere so the next call fetches a new one."""
@@ -104,16 +135,11 @@ class VendorAdapter(ABC):
             self.tokens.invalidate(token)
         self._own_token = None
 
-    def option(self, name: str, default: object = None) -> object:
-        return self.account.options.get(name, default)
-
     def url(self, path: str) -> str:
         return f"{self.account.base_url}{path}"
 
     def vendor_number(self, e164: str) -> str:
         """The recipient as this vendor wants it; raise UnsupportedRecipient when it cannot send there."""
-        from sms_gateway.phone import cn_national  # noqa: PLC0415
-
         return cn_national(e164)
 
     # ----------------------------------------------------------------- sending
@@ -143,6 +169,27 @@ class VendorAdapter(ABC):
 
     @abstractmethod
     def balance(self) -> BalanceIn: ...
+
+
+class _RefusedToken:
+    """HTTP 401/403: the vendor refused the token before reading the call."""
+
+
+def _attempt(call: Callable[[str], A], token: str) -> A | _RefusedToken:
+    try:
+        return call(token)
+    except VendorRefusedHttp as exc:
+        if exc.status in (401, 403):
+            return _RefusedToken()
+        raise
+
+
+def adapter_class(vendor: str) -> type[VendorAdapter]:
+    """The adapter class of a vendor id of the catalogue (KeyError for an unknown one)."""
+    cls = catalogue.load(vendor)
+    if not (isinstance(cls, type) and issubclass(cls, VendorAdapter)):
+        raise TypeError(f"catalogue entry {vendor!r} is not a VendorAdapter")
+    return cls
 
 
 def json_body(push: PushRequest, *, exact: bool = False) -> object:
@@ -222,15 +269,3 @@ def parse_each(
         if sink is not None:
             sink.skip(record)
     return parsed
-
-
-def carries_sign(text: str) -> bool:
-    return _SIGNED.search(text) is not None
-
-
-def frame_sign(content: str, sign: str | None) -> str:
-    """The content with 【sign】 in front, for vendors that carry the sign in the text; left as it
-    is when there is no sign or the text already carries one."""
-    if not sign or carries_sign(content):
-        return content
-    return f"【{sign}】{content}"
