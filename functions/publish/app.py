@@ -24,7 +24,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # PutEvents takes ten events a call whatever record they come from, so the batch is published
     # first and the per-record handler only reports each record's outcome to Powertools.
     records = event.get("Records", [])
-    not_published = runtime.publisher().publish_records(records)
+    not_published = runtime.current().publisher.publish_records(records)
     metrics.add_metric(name="StreamRecords", unit="Count", value=len(records))
 
     def record_handler(record: DynamoDBRecord) -> None:

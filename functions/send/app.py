@@ -28,7 +28,8 @@ class SendLater(Exception):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Grouping needs the whole batch at once, so the batch is decided first and the per-record
     # handler only reports each record's outcome to Powertools.
-    outcomes = runtime.send_service().process(event.get("Records", []), context.get_remaining_time_in_millis)
+    service = runtime.current().send_service()
+    outcomes = service.process(event.get("Records", []), context.get_remaining_time_in_millis)
 
     def record_handler(record: SQSRecord) -> None:
         if outcomes.get(record.message_id, Outcome.RETRY) is Outcome.RETRY:

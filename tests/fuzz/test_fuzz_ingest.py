@@ -220,13 +220,12 @@ def faults(aws: AwsEnv) -> Iterator[Faults]:
 def seed_records(aws: AwsEnv) -> dict[tuple[str, str], str]:
     """Recipients for every report of the real pushes, then those pushes applied: final records
     whose status the fuzzing must never move."""
-    from sms_gateway.accounts import load_registry
     from sms_gateway.http import VendorHttp
     from sms_gateway.models import PushRequest
     from sms_gateway.store import Store
     from sms_gateway.vendors import adapter_class
 
-    registry = load_registry()
+    registry = aws.runtime.registry()
     push = Pusher()
     for vendor, (name, kinds) in VENDORS.items():
         account = registry.find(name)
