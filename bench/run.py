@@ -91,8 +91,7 @@ def parsing() -> None:
 if __name__ == "__main__":
     grouping()
     parsing()
-    import cold_import  # bench/ is the script's own directory, first on sys.path
-    import publish_duplicates
+    from bench import cold_import, publish_duplicates  # the repository root is on sys.path
 
     cold_import.main()
 

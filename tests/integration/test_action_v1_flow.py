@@ -426,7 +426,7 @@ def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
                 sender.record_submissions([record])
             raise
 
-    store._db.update_item = update_then_sender_writes  # type: ignore[method-assign]
+    store._db.update_item = update_then_sender_writes
     # When the report arrives at that moment
     store.apply_report(
         "cn-main", ReportIn("MID-1", Status.DELIVERED, "DELIVRD", "短信投递成功", recipient="+8613800138000")

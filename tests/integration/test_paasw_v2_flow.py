@@ -332,7 +332,7 @@ def test_repeated_and_late_pushes_change_nothing(aws: AwsEnv, sim: PaaswV2Simula
     # Given a submitted message and the vendor's report for it
     assert send(sqs_event({"id": "dup-1", "to": "15000000001", "content": "x"})) == []
     batch_id = sim.messages[0]["id"]
-    report = {
+    report: dict[str, Any] = {
         "count": 1,
         "data": [
             {

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
@@ -69,7 +69,7 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
 
 
 def load_event(relative: str) -> dict[str, Any]:
-    return json.loads((ROOT / "events" / relative).read_text())
+    return cast(dict[str, Any], json.loads((ROOT / "events" / relative).read_text()))
 
 
 class AwsEnv:
