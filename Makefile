@@ -46,8 +46,9 @@ format: venv  ## ruff format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: venv  ## mypy (strict) on the shared package
+typecheck: venv  ## mypy --strict on the whole repository (each function folder on its own: each has an `app`)
 	$(BIN)/mypy
+	for folder in functions/*/; do MYPYPATH=$$folder $(BIN)/mypy $$folder*.py || exit 1; done
 
 validate: venv  ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml

@@ -17,9 +17,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
 
 from sms_gateway.accounts import Account  # noqa: E402
+from sms_gateway.clock import utcnow  # noqa: E402
 from sms_gateway.http import VendorHttp  # noqa: E402
 from sms_gateway.models import OutboundItem, PushRequest, SendRequest  # noqa: E402
-from sms_gateway.sending import SendService, Work  # noqa: E402
+from sms_gateway.sending.plan import Work, plan_calls  # noqa: E402
 from sms_gateway.vendors.action_v1 import ActionV1Adapter  # noqa: E402
 
 
@@ -46,14 +47,21 @@ def grouping() -> None:
             id=f"m{r}", to=[f"139{r:04d}{n:04d}" for n in range(100)], content=f"text {r % 4}"
         )
         items = [OutboundItem(f"m{r}", f"+86{n}", None) for n in request.to]
-        works.append(Work(f"s{r}", f"m{r}", request, account, adapter, items))
-    service = SendService.__new__(SendService)
+        works.append(
+            Work(
+                sqs_id=f"s{r}",
+                message_id=f"m{r}",
+                request=request,
+                account=account,
+                adapter=adapter,
+                items=tuple(items),
+            )
+        )
     chunks: list[int] = []
 
     def run() -> None:
         chunks.clear()
-        for group in service._groups(works):
-            chunks.extend(len(c) for c in SendService._chunks(group))
+        chunks.extend(len(call.submission.items) for call in plan_calls(works, utcnow()))
 
     seconds = best_of(5, run)
     print(
@@ -92,9 +100,7 @@ def parsing() -> None:
 if __name__ == "__main__":
     grouping()
     parsing()
-    import cold_import  # bench/ is the script's own directory, first on sys.path
-    import publish_duplicates
-    import status_first_page
+    from bench import cold_import, publish_duplicates, status_first_page  # the repository root is on sys.path
 
     cold_import.main()
 

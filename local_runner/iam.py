@@ -242,17 +242,16 @@ def access_denied(
         else f"because no identity-based policy allows the {action} action"
     )
     query = protocol in _QUERY_PROTOCOLS
-    return ClientError(
-        {
-            "Error": {
-                "Code": "AccessDenied" if query else "AccessDeniedException",
-                "Message": f"User: {principal.session_arn} is not authorized to perform: {action} "
-                f"on resource: {resource} {why}",
-            },
-            "ResponseMetadata": {"HTTPStatusCode": 403 if query else 400},
+    # botocore's stubs want every ResponseMetadata key of a real answer; this one is made up.
+    answer: Any = {
+        "Error": {
+            "Code": "AccessDenied" if query else "AccessDeniedException",
+            "Message": f"User: {principal.session_arn} is not authorized to perform: {action} "
+            f"on resource: {resource} {why}",
         },
-        operation,
-    )
+        "ResponseMetadata": {"HTTPStatusCode": 403 if query else 400},
+    }
+    return ClientError(answer, operation)
 
 
 class Enforcer:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .action_v1 import ActionV1Simulator
@@ -52,7 +53,7 @@ __all__ = [
 ]
 
 
-def simulator_for(account: dict, start: bool = True, **kw) -> BaseSimulator:
+def simulator_for(account: dict[str, Any], start: bool = True, **kw: Any) -> BaseSimulator:
     """Build the simulator of one account of the project's accounts document.
 
     It listens on the host and port of ``account["base_url"]`` (a path in base_url is a

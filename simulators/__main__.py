@@ -26,6 +26,7 @@ import threading
 import urllib.parse
 
 from . import simulator_for
+from .base import BaseSimulator
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +117,7 @@ def _parse_readings(items: list[str]) -> dict[tuple[str | None, str], str]:
     return chosen
 
 
-def _applies(key: tuple[str | None, str], sim) -> bool:
+def _applies(key: tuple[str | None, str], sim: BaseSimulator) -> bool:
     vendor, name = key
     return vendor in (None, sim.vendor) and name in sim.reading_specs()
 

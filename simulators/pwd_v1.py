@@ -35,6 +35,7 @@ from .base import (
     PULL_HANDOUT,
     BaseSimulator,
     Reading,
+    Reply,
     SimRequest,
     VendorError,
     json_reply,
@@ -93,11 +94,11 @@ class PwdV1Simulator(BaseSimulator):
         "/api/v1/queryBalance": (("POST",), "h_balance"),
     }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._task_ids: set[str] = set()
 
-    def reject(self, code, reason, http_status=200):
+    def reject(self, code: Any, reason: str, http_status: int = 200) -> VendorError:
         # the shape of the documented answers (003 L52-L58): code, data, message
         return VendorError(
             json_reply({"code": str(code), "data": None, "message": reason}, http_status), reason
@@ -105,7 +106,7 @@ class PwdV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ auth
 
-    def _form(self, req: SimRequest) -> dict:
+    def _form(self, req: SimRequest) -> dict[str, Any]:
         if not req.is_form:  # 003 L36, L77, L128, L228
             raise self.reject(
                 UNDOCUMENTED_ERROR,
@@ -122,7 +123,7 @@ class PwdV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ handlers
 
-    def h_send(self, req: SimRequest):
+    def h_send(self, req: SimRequest) -> Reply:
         form = self._form(req)
         missing = [n for n in ("mobiles", "content") if not form.get(n, "").strip()]  # 003 L45-L46
         if missing:
@@ -154,7 +155,7 @@ class PwdV1Simulator(BaseSimulator):
             self.new_message(task_id, mobile, form["content"], outcome=outcome, ext_no=ext_no)
         return json_reply({"code": OK, "data": {"taskId": task_id}, "message": "成功"})  # 003 L52-L58
 
-    def h_report(self, req: SimRequest):
+    def h_report(self, req: SimRequest) -> Reply:
         self._form(req)
         data = [  # 003 L93-L107: sendId, status (DELIVER), times, masked mobile, extNo
             {
@@ -168,7 +169,7 @@ class PwdV1Simulator(BaseSimulator):
         ]
         return json_reply({"code": OK, "data": self.with_bad_record("report", data), "message": "成功"})
 
-    def h_mo(self, req: SimRequest):
+    def h_mo(self, req: SimRequest) -> Reply:
         self._form(req)
         data = [  # 003 L141-L158
             {
@@ -182,7 +183,7 @@ class PwdV1Simulator(BaseSimulator):
         ]
         return json_reply({"code": OK, "data": self.with_bad_record("mo", data), "message": "成功"})
 
-    def h_balance(self, req: SimRequest):
+    def h_balance(self, req: SimRequest) -> Reply:
         self._form(req)
         return json_reply(
             {
@@ -198,7 +199,7 @@ class PwdV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ pushes
 
-    def _process_due(self, events):
+    def _process_due(self, events: list[tuple[Any, ...]]) -> None:
         # reading mo_pull=both: a pushed MO stays for the pull as well (003 L112-L161, L189-L207)
         if self.reading("mo_pull") == "both" and self.push_targets()[1]:
             mos = [payload for _, _, kind, payload in events if kind == "mo"]
@@ -207,7 +208,7 @@ class PwdV1Simulator(BaseSimulator):
         super()._process_due(events)
 
     # 003 L169-L178: one status object per POST, full number, DELIVRD for success (L184)
-    def report_push_bodies(self, reports):
+    def report_push_bodies(self, reports: list[dict[str, Any]]) -> list[Any]:
         return [
             {
                 "sendId": m["id"],
@@ -219,7 +220,7 @@ class PwdV1Simulator(BaseSimulator):
         ]
 
     # 003 L193-L207: one MO object per POST
-    def mo_push_bodies(self, mos):
+    def mo_push_bodies(self, mos: list[dict[str, Any]]) -> list[Any]:
         return [
             {
                 "mobile": mo["mobile"],
@@ -231,6 +232,6 @@ class PwdV1Simulator(BaseSimulator):
         ]
 
 
-def _pull_status(code) -> str:
+def _pull_status(code: Any) -> str:
     """The pulled report says DELIVER (003 L96) where the pushed one says DELIVRD (L184)."""
     return "DELIVER" if str(code) == "DELIVRD" else str(code)

@@ -15,13 +15,14 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
 from moto import mock_aws
 
 from local_runner import dynamodb_local
-from tests.support.aws import AwsEnv, reset_process_caches
+from tests.support.aws import AwsEnv
 from tests.support.callback_bridge import CallbackBridge
 from tests.support.iam import use_roles
 from tests.support.vendor_server import VendorServer
@@ -46,15 +47,14 @@ def aws(monkeypatch: pytest.MonkeyPatch, dynamodb_endpoint: str | None) -> Itera
         # boto3 sends DynamoDB and its streams there; moto passes requests it does not serve.
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_endpoint)
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", dynamodb_endpoint)
-    with mock_aws():
-        reset_process_caches()
-        env = AwsEnv(monkeypatch)
+    # Each test is a cold start: AwsEnv installs a composition root of the test's own.
+    with mock_aws(), contextlib.ExitStack() as stack:
+        env = AwsEnv(monkeypatch, stack)
         try:
             yield env
         finally:
             use_roles(None)
             env.close()
-            reset_process_caches()
 
 
 @pytest.fixture

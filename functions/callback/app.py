@@ -3,6 +3,7 @@
 Domain errors become HTTP answers here, and only here.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 # Loaded at init, not in the first request, as everything each push uses: the phone metadata and
@@ -22,10 +23,15 @@ from sms_gateway.errors import (
     PushUnauthorized,
     StorageUnavailable,
 )
+from sms_gateway.http_answers import ErrorHandler, on_errors
 from sms_gateway.observability import logger, metrics, redact, tracer
 
 app = APIGatewayHttpResolver()
 app.include_router(router)
+
+
+def _on(*errors: type[Exception]) -> Callable[[ErrorHandler], ErrorHandler]:
+    return on_errors(app, *errors)
 
 
 def _error(status: int, reason: str) -> Response[dict[str, str]]:
@@ -36,37 +42,34 @@ def _error(status: int, reason: str) -> Response[dict[str, str]]:
     )
 
 
-@app.exception_handler(PushRejected)
+@_on(PushRejected)
 def _bad_request(exc: PushRejected) -> Response[dict[str, str]]:
     return _error(400, str(exc))
 
 
-@app.exception_handler(PushTooLarge)
+@_on(PushTooLarge)
 def _too_large(exc: PushTooLarge) -> Response[dict[str, str]]:
     return _error(413, str(exc))
 
 
-@app.exception_handler(PushUnauthorized)
+@_on(PushUnauthorized)
 def _unauthorized(exc: PushUnauthorized) -> Response[dict[str, str]]:
     return _error(401, str(exc))
 
 
-@app.exception_handler(NotFound)
+@_on(NotFound)
 def _not_found(exc: NotFound) -> Response[dict[str, str]]:
     return _error(404, str(exc))
 
 
-@app.exception_handler(ConfigurationError)
-@app.exception_handler(StorageUnavailable)
-@app.exception_handler(ClientError)
-@app.exception_handler(BotoCoreError)
+@_on(ConfigurationError, StorageUnavailable, ClientError, BotoCoreError)
 def _unavailable(exc: Exception) -> Response[dict[str, str]]:
     # Nothing was acknowledged: the vendor keeps the report and pushes again.
     logger.exception("push not stored")
     return _error(503, "temporarily unavailable, push again later")
 
 
-@app.exception_handler(Exception)
+@_on(Exception)
 def _internal(exc: Exception) -> Response[dict[str, str]]:
     # A defect of ours, never the body's (parsing turns every slip into a 400): no trace and no
     # body in the answer or the log, only the type.
@@ -74,9 +77,11 @@ def _internal(exc: Exception) -> Response[dict[str, str]]:
     return _error(500, "internal error")
 
 
-@app.not_found
 def _no_route(exc: Exception) -> Response[dict[str, str]]:
     return _error(404, "no such route; use POST /callbacks/{account}/{kind}")
+
+
+app.not_found(_no_route)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,6 @@ def push(account: str, kind: str) -> Response[str]:
     except (binascii.Error, UnicodeEncodeError) as exc:
         raise PushRejected("body is not valid base64 or UTF-8") from exc
     query = dict(event.query_string_parameters or {})
-    answer = runtime.push_service().handle(
-        account, kind, query.pop("token", None), dict(event.headers), query, body
-    )
+    service = runtime.current().push_service()
+    answer = service.handle(account, kind, query.pop("token", None), dict(event.headers), query, body)
     return Response(status_code=answer.status_code, content_type=answer.content_type, body=answer.body)

@@ -16,6 +16,6 @@ from sms_gateway.observability import logger, metrics, tracer
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    summary = runtime.poll_service().poll_balance()
+    summary = runtime.current().poll_service().poll_balance()
     logger.info("poll done", extra={"summary": summary})
     return summary

@@ -7,6 +7,7 @@ from typing import Any
 import phonenumbers  # noqa: F401
 import requests  # noqa: F401
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -25,10 +26,11 @@ class SendLater(Exception):
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     # Grouping needs the whole batch at once, so the batch is decided first and the per-record
     # handler only reports each record's outcome to Powertools.
-    outcomes = runtime.send_service().process(event.get("Records", []), context.get_remaining_time_in_millis)
+    service = runtime.current().send_service()
+    outcomes = service.process(event.get("Records", []), context.get_remaining_time_in_millis)
 
     def record_handler(record: SQSRecord) -> None:
         if outcomes.get(record.message_id, Outcome.RETRY) is Outcome.RETRY:

@@ -3,6 +3,7 @@
 Domain errors become HTTP answers here, and only here.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -12,11 +13,16 @@ from routes import router
 
 import sms_gateway.status.reader  # noqa: F401 - the read path, loaded at init, not in the first request
 from sms_gateway.errors import ConfigurationError, NotFound
+from sms_gateway.http_answers import ErrorHandler, on_errors
 from sms_gateway.observability import logger, metrics, redact, tracer
 from sms_gateway.status.cursor import InvalidQuery
 
 app = APIGatewayHttpResolver()
 app.include_router(router)
+
+
+def _on(*errors: type[Exception]) -> Callable[[ErrorHandler], ErrorHandler]:
+    return on_errors(app, *errors)
 
 
 def _error(status: int, reason: str) -> Response[dict[str, str]]:
@@ -26,25 +32,23 @@ def _error(status: int, reason: str) -> Response[dict[str, str]]:
     )
 
 
-@app.exception_handler(InvalidQuery)
+@_on(InvalidQuery)
 def _bad_request(exc: InvalidQuery) -> Response[dict[str, str]]:
     return _error(400, str(exc))
 
 
-@app.exception_handler(NotFound)
+@_on(NotFound)
 def _not_found(exc: NotFound) -> Response[dict[str, str]]:
     return _error(404, str(exc))
 
 
-@app.exception_handler(ConfigurationError)
-@app.exception_handler(ClientError)
-@app.exception_handler(BotoCoreError)
+@_on(ConfigurationError, ClientError, BotoCoreError)
 def _unavailable(exc: Exception) -> Response[dict[str, str]]:
     logger.warning("status read failed", extra={"error": type(exc).__name__})
     return _error(503, "temporarily unavailable, ask again later")
 
 
-@app.exception_handler(Exception)
+@_on(Exception)
 def _internal(exc: Exception) -> Response[dict[str, str]]:
     logger.error("status request failed", extra={"error": type(exc).__name__})
     return _error(500, "internal error")

@@ -5,7 +5,7 @@ from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from sms_gateway import status
+from sms_gateway import runtime
 from sms_gateway.status.reader import page_size
 
 router = APIGatewayHttpRouter()
@@ -18,26 +18,34 @@ def _query(name: str) -> str | None:
 
 @router.get("/messages/<message_id>")
 def message(message_id: str) -> dict[str, Any]:
-    return status.status_reader().message(
-        unquote(message_id),
-        after=_query("cursor"),
-        limit=page_size(_query("limit")),
-        show_content=_query("content") == "show",
+    return (
+        runtime.current()
+        .status_reader()
+        .message(
+            unquote(message_id),
+            after=_query("cursor"),
+            limit=page_size(_query("limit")),
+            show_content=_query("content") == "show",
+        )
     )
 
 
 @router.get("/recipients/<number>/messages")
 def number(number: str) -> dict[str, Any]:
     # The resolver matches the raw path: a number's + and spaces arrive percent-encoded.
-    return status.status_reader().number(
-        unquote(number),
-        since=_query("since"),
-        until=_query("until"),
-        after=_query("cursor"),
-        limit=page_size(_query("limit")),
+    return (
+        runtime.current()
+        .status_reader()
+        .number(
+            unquote(number),
+            since=_query("since"),
+            until=_query("until"),
+            after=_query("cursor"),
+            limit=page_size(_query("limit")),
+        )
     )
 
 
 @router.get("/accounts/<name>")
 def account(name: str) -> dict[str, Any]:
-    return status.status_reader().account(unquote(name))
+    return runtime.current().status_reader().account(unquote(name))

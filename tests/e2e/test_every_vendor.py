@@ -8,7 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -94,7 +94,7 @@ def record(runner: RunningRunner, message_id: str, recipient: str) -> dict[str, 
         Key={"pk": {"S": f"MSG#{message_id}"}, "sk": {"S": f"RCPT#{recipient}"}},
         ConsistentRead=True,
     )
-    return answer.get("Item")
+    return cast("dict[str, Any] | None", answer.get("Item"))
 
 
 @pytest.mark.parametrize("account", [a["name"] for a in SAMPLE["accounts"]])

@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 TOKEN = "e2e-callback-token-0123456789"
 MOBILE, E164 = "13800138000", "+8613800138000"
 CREDENTIALS = {"account": "922011", "password": "secret"}
-OPTIONS = {"extno": "106900", "md5_password": True}
+OPTIONS: dict[str, Any] = {"extno": "106900", "md5_password": True}
 SIGN = "圆通快递"
 
 
@@ -64,7 +64,7 @@ class Vendor:
         account: str,
         url: str,
         sends: Callable[[], list[dict[str, str]]],
-        push_acks: Callable[[], list[tuple[int, str]]],
+        push_acks: Callable[[], list[tuple[int | None, str | None]]],
         set_push: Callable[[str], None],
     ) -> None:
         self.account, self.url = account, url
@@ -89,23 +89,22 @@ def vendors(standin: ActionV1StandIn) -> Iterator[dict[str, Vendor]]:
             lambda url: setattr(standin, "push_url", url),
         )
     }
-    simulator = None
-    try:
-        from simulators import simulator_for
-    except ImportError:
-        simulator_for = None
-    if simulator_for is not None:
-        simulator = simulator_for(_account("cn-sim", "http://127.0.0.1:0"), report_delay=0.2)
-        found["simulator"] = Vendor(
-            "cn-sim",
-            simulator.url,
-            lambda: [r["form"] for r in simulator.received if r.get("form", {}).get("action") == "send"],
-            lambda: [(p.get("http_status"), p.get("answer")) for p in simulator.pushes],
-            lambda url: simulator.configure(push_report_url=url, push_mo_url=url, delivery="push"),
-        )
+    from simulators import simulator_for
+
+    simulator = simulator_for(_account("cn-sim", "http://127.0.0.1:0"), report_delay=0.2)
+
+    def push_to(url: str) -> None:
+        simulator.configure(push_report_url=url, push_mo_url=url, delivery="push")
+
+    found["simulator"] = Vendor(
+        "cn-sim",
+        simulator.url,
+        lambda: [r["form"] for r in simulator.received if r.get("form", {}).get("action") == "send"],
+        lambda: [(p.get("http_status"), p.get("answer")) for p in simulator.pushes],
+        push_to,
+    )
     yield found
-    if simulator is not None:
-        simulator.stop()
+    simulator.stop()
 
 
 def _accounts(vendors: dict[str, Vendor]) -> dict[str, Any]:
@@ -234,7 +233,7 @@ def test_a_send_request_is_submitted_delivered_and_published(
     item = wait_for(delivered, 20, what=f"{message_id} delivered")
     assert item["account"]["S"] == vendor.account
     wait_for(
-        lambda: [a for status, a in vendor.push_acks() if status == 200 and a.strip() == "OK"],
+        lambda: [a for status, a in vendor.push_acks() if status == 200 and (a or "").strip() == "OK"],
         10,
         what="the push acknowledged with OK",
     )
@@ -323,11 +322,11 @@ def test_scheduled_functions_run_every_poll_interval(runner: RunningRunner) -> N
     # Given the runner polls every 2 s
     # Then each scheduled function of the template has been invoked by its schedule
     for function in ("PollReportsFunction", "PollInboundFunction", "PollBalanceFunction"):
-        wait_for(
-            lambda f=function: [i for i in runner.invocations(f) if "trigger=schedule:" in i],
-            15,
-            what=f"a scheduled {function} invocation",
-        )
+
+        def scheduled(f: str = function) -> list[str]:
+            return [i for i in runner.invocations(f) if "trigger=schedule:" in i]
+
+        wait_for(scheduled, 15, what=f"a scheduled {function} invocation")
 
 
 def test_sigterm_stops_the_runner_and_its_workers_with_exit_status_0(vendors: dict[str, Vendor]) -> None:

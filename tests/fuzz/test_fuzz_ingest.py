@@ -95,6 +95,18 @@ def _delete(value: Any, path: tuple[Any, ...]) -> Any:
     return _replace(value, path[:1], lambda child: _delete(child, path[1:]))
 
 
+def _always(other: Any) -> Callable[[Any], Any]:
+    return lambda _: other
+
+
+def _nested(depth: int) -> Callable[[Any], Any]:
+    return lambda value: _nest(value, depth)
+
+
+def _repeated(times: int) -> Callable[[Any], Any]:
+    return lambda value: [value] * times
+
+
 def _nest(value: Any, depth: int) -> Any:
     for _ in range(depth):
         value = [value]
@@ -110,15 +122,15 @@ def mutated(draw: st.DrawFn, vendor: str, kind: str) -> Any:
         how = draw(st.sampled_from(["replace", "replace", "delete", "nest", "repeat"]))
         if how == "replace":
             other = draw(JSON)
-            value = _replace(value, path, lambda _, other=other: other)
+            value = _replace(value, path, _always(other))
         elif how == "delete" and path:
             value = _delete(value, path)
         elif how == "nest":
             depth = draw(st.sampled_from([1, 5, 30, 31, 40]))
-            value = _replace(value, path, lambda v, depth=depth: _nest(v, depth))
+            value = _replace(value, path, _nested(depth))
         elif how == "repeat":
             times = draw(st.integers(2, 50))
-            value = _replace(value, path, lambda v, times=times: [v] * times)
+            value = _replace(value, path, _repeated(times))
     return value
 
 
@@ -192,7 +204,7 @@ class Faults:
             self.kept.append(key)
             return key
 
-        Store.inbox_put = spying_put  # type: ignore[method-assign]
+        Store.inbox_put = spying_put  # type: ignore[method-assign, assignment]
         self.spying_put = spying_put
 
     def inject(self, name: str | None) -> None:
@@ -220,13 +232,12 @@ def faults(aws: AwsEnv) -> Iterator[Faults]:
 def seed_records(aws: AwsEnv) -> dict[tuple[str, str], str]:
     """Recipients for every report of the real pushes, then those pushes applied: final records
     whose status the fuzzing must never move."""
-    from sms_gateway.accounts import load_registry
     from sms_gateway.http import VendorHttp
     from sms_gateway.models import PushRequest
     from sms_gateway.store import Store
     from sms_gateway.vendors.base import adapter_class
 
-    registry = load_registry()
+    registry = aws.runtime.registry()
     push = Pusher()
     for vendor, (name, kinds) in VENDORS.items():
         account = registry.find(name)
@@ -340,7 +351,7 @@ def test_the_send_handler_survives_generated_requests(aws: AwsEnv) -> None:
             for _ in range(draw(st.integers(1, 3))):
                 path = draw(st.sampled_from(list(_paths(value))))
                 other = draw(JSON)
-                value = _replace(value, path, lambda _, other=other: other)
+                value = _replace(value, path, _always(other))
             return json.dumps(value, ensure_ascii=draw(st.booleans()))
         if shape == "json":
             return json.dumps(draw(JSON))
@@ -356,7 +367,7 @@ def test_the_send_handler_survives_generated_requests(aws: AwsEnv) -> None:
     @given(st.lists(requests(), min_size=1, max_size=4))
     def one_batch(bodies: list[str]) -> None:
         # Given a batch of generated send requests
-        event = {"Records": []}
+        event: dict[str, list[Any]] = {"Records": []}
         for index, body in enumerate(bodies):
             record = dict(template["Records"][0])
             record["messageId"] = f"fuzz-{time.monotonic_ns()}-{index}"

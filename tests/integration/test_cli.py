@@ -59,7 +59,7 @@ def queued(queue_url: str) -> list[dict[str, Any]]:
     sqs = boto3.client("sqs")
     found: list[dict[str, Any]] = []
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        found += batch
+        found += [dict(m) for m in batch]
     return found
 
 

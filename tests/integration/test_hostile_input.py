@@ -144,7 +144,7 @@ BAD_RECORDS = {
 
 
 def good_report(vendor: str, vendor_id: str, mobile: str) -> dict[str, Any]:
-    return {
+    reports: dict[str, dict[str, Any]] = {
         "action_v1": {
             "flag": 1,
             "mid": vendor_id,
@@ -164,7 +164,8 @@ def good_report(vendor: str, vendor_id: str, mobile: str) -> dict[str, Any]:
             "chnRptCode": "DELIVRD",
             "chnRptDate": "2026-11-23 12:00:03",
         },
-    }[vendor]
+    }
+    return reports[vendor]
 
 
 @pytest.mark.parametrize("vendor", sorted(BAD_RECORDS))
@@ -278,7 +279,7 @@ def test_a_kept_push_that_keeps_failing_is_poisoned_and_never_blocks_the_others(
     numbers = ["13800138000", "13800138001", "13800138002"]
     assert send(sqs_event({"id": "poison-1", "to": numbers, "content": "x"})) == []
     poison_mid, kept_mid = gateway.sent[numbers[0]], gateway.sent[numbers[1]]
-    original, throttled = Store.apply_report, []
+    original, throttled = Store.apply_report, list[Any]()
 
     def faulty(self: Store, account: str, report: Any) -> Any:
         if report.vendor_message_id == poison_mid:

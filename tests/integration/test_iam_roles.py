@@ -10,8 +10,8 @@ from botocore.exceptions import ClientError
 
 from local_runner.iam import decide
 from tests.support.action_v1_vendor import ActionV1Vendor
-from tests.support.aws import AwsEnv, action_v1_account, load_handler
-from tests.support.handlers import FakeContext, send, sqs_event
+from tests.support.aws import AwsEnv, FakeContext, action_v1_account, load_handler
+from tests.support.handlers import send, sqs_event
 from tests.support.template import ROOT
 from tests.support.vendor_server import VendorServer
 

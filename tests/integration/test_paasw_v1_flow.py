@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from simulators import PaaswV1Simulator, simulator_for
-from sms_gateway.tokens import TokenCache
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, load_event, load_handler
 from tests.support.callback_bridge import CallbackBridge
 from tests.support.handlers import poll, sqs_event
@@ -184,7 +183,7 @@ def test_a_reset_token_is_renewed_once_and_other_instances_reuse_the_stored_toke
     (stored,) = aws.items("ACCOUNT#cn-paasw")
     assert stored["sk"] == "TOKEN" and stored["token"] == sim.tokens.issued[-1]  # type: ignore[union-attr]
     # And a new instance (cold memory) uses the stored token without fetching one
-    TokenCache._memory.clear()
+    aws.new_instance()
     assert poll("balance")[ACCOUNT].endswith("CNY")
     assert sim.calls("/api/token") == 2
     assert sim.received[-1]["query"]["token"] == sim.tokens.issued[-1]  # type: ignore[union-attr]

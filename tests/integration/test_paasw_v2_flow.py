@@ -265,9 +265,7 @@ def test_an_expired_token_is_renewed_and_the_call_made_once_more(aws: AwsEnv, si
     # And the table holds the new token, which a cold instance uses without fetching one
     (renewed,) = aws.items("ACCOUNT#cn-paasw-v2")
     assert renewed["token"] == sim.tokens.issued[1]
-    from sms_gateway.tokens import TokenCache
-
-    TokenCache._memory.clear()
+    aws.new_instance()
     poll("balance")
     assert sim.calls("/message/token") == 2
     assert fields(calls(sim, "/message/balance")[0])["token"] == sim.tokens.issued[1]
@@ -335,7 +333,7 @@ def test_repeated_and_late_pushes_change_nothing(aws: AwsEnv, sim: PaaswV2Simula
     # Given a submitted message and the vendor's report for it
     assert send(sqs_event({"id": "dup-1", "to": "15000000001", "content": "x"})) == []
     batch_id = sim.messages[0]["id"]
-    report = {
+    report: dict[str, Any] = {
         "count": 1,
         "data": [
             {

@@ -28,18 +28,16 @@ def refuse_half_on_first_attempt(detail: str, attempt: int) -> bool:
 
 
 @pytest.fixture
-def faulty_bus(aws: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> FaultyEvents:
+def faulty_bus(aws: AwsEnv) -> FaultyEvents:
     """The functions' EventBridge client refuses about half the entries the first time it sees them."""
-    from sms_gateway import aws as clients
+    from sms_gateway.aws import new_client
 
-    real = clients.client
-    faulty = FaultyEvents(real("events"), refuse_half_on_first_attempt)
+    faulty = FaultyEvents(new_client("events"), refuse_half_on_first_attempt)
 
     def client(service: str) -> Any:
-        return faulty if service == "events" else real(service)
+        return faulty if service == "events" else new_client(service)
 
-    client.cache_clear = real.cache_clear  # type: ignore[attr-defined]
-    monkeypatch.setattr(clients, "client", client)
+    aws.new_instance(client)
     return faulty
 
 

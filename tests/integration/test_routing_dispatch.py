@@ -18,7 +18,7 @@ from sms_gateway.routing.choose import Candidate, choose
 from sms_gateway.routing.dispatch import Dispatcher
 from sms_gateway.routing.events import CircuitState
 from sms_gateway.routing.failover import Delivery
-from sms_gateway.vendors import adapter_class
+from sms_gateway.vendors.base import adapter_class
 from tests.support.routing import Clock, Table, routing_table
 
 pytestmark = pytest.mark.integration
@@ -82,7 +82,8 @@ def submit_with(http: VendorHttp) -> Any:
         submission = Submission(
             "call", tuple(items), MessageKind.NOTIFICATION, "您的快件已签收", sign=account.sign
         )
-        return adapter.submit(submission)
+        outcomes: list[SubmitOutcome] = adapter.submit(submission)
+        return outcomes
 
     return submit
 

@@ -567,7 +567,7 @@ def test_every_reading_of_every_simulator_is_exercised_here() -> None:
     """A reading (or a choice of one) added to a simulator without a contract case fails this."""
     from simulators import SIMULATORS
 
-    covered: set[tuple[str, str]] = set()
+    covered: set[tuple[str, str, str]] = set()
     for test in list(globals().values()):
         for mark in getattr(test, "pytestmark", []):
             if mark.name == "parametrize" and "readings" in mark.args[0]:

@@ -7,7 +7,9 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
@@ -18,7 +20,7 @@ class Receiver:
     ``requests`` lists every POST it got (path, headers, body text, parsed JSON)."""
 
     def __init__(self) -> None:
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self._answer = (200, "OK", "text/plain")
         self._lock = threading.Lock()
         receiver = self
@@ -42,7 +44,7 @@ class Receiver:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, *args) -> None:
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -59,10 +61,10 @@ class Receiver:
         with self._lock:
             self._answer = (status, body, content_type)
 
-    def respond_json(self, obj, status: int = 200) -> None:
+    def respond_json(self, obj: Any, status: int = 200) -> None:
         self.respond(status, json.dumps(obj), "application/json")
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         # Returns as soon as ``count`` requests arrived: the bound only matters on a failure.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.requests) < count:
@@ -75,14 +77,14 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
 
 
 @pytest.fixture
-def http():
+def http() -> Iterator[requests.Session]:
     session = requests.Session()
     session.trust_env = False  # never send loopback traffic through a proxy from the environment
     yield session
@@ -92,10 +94,11 @@ def http():
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def _wait_until(predicate, timeout: float = 30.0) -> bool:
+def _wait_until(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -107,12 +110,12 @@ def _wait_until(predicate, timeout: float = 30.0) -> bool:
 # Helpers are handed out as fixtures, so the tests import nothing from this directory
 # (it works under any pytest import mode, next to other test folders' conftest files).
 @pytest.fixture
-def free_port():
+def free_port() -> Any:
     return _free_port
 
 
 @pytest.fixture
-def wait_until():
+def wait_until() -> Any:
     return _wait_until
 
 

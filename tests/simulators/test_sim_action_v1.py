@@ -1,30 +1,46 @@
 """action_v1 simulator against its document (004): /sms?action=…, MD5 or plain password,
 per-recipient results, destructive pulls with size, mixed pushes acked by plain text OK."""
 
+from __future__ import annotations
+
 import hashlib
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from simulators import ActionV1Simulator
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 ACCOUNT, PASSWORD, EXTNO = "922011", "s3cret", "106900"
 
 
-def md5(text):
+def md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
 @pytest.fixture
-def sim():
-    with ActionV1Simulator(
-        {"account": ACCOUNT, "password": PASSWORD}, {"extno": EXTNO, "md5_password": True}
-    ) as s:
+def sim() -> Iterator[ActionV1Simulator]:
+    s = ActionV1Simulator({"account": ACCOUNT, "password": PASSWORD}, {"extno": EXTNO, "md5_password": True})
+    with s:
         s.configure(report_delay=0.05, push_retry_interval=0.05)
         yield s
 
 
-def send(http, sim, mobiles, *, content="验证码1234", extno=EXTNO, password=None):
+def send(
+    http: requests.Session,
+    sim: BaseSimulator,
+    mobiles: Any,
+    *,
+    content: str = "验证码1234",
+    extno: str = EXTNO,
+    password: str | None = None,
+) -> requests.Response:
     mobile = ",".join(mobiles)
     password = password or md5(PASSWORD + extno + content + mobile)
     return http.post(
@@ -41,14 +57,16 @@ def send(http, sim, mobiles, *, content="验证码1234", extno=EXTNO, password=N
     )
 
 
-def pull(http, sim, action, **extra):
+def pull(http: requests.Session, sim: BaseSimulator, action: str, **extra: Any) -> Any:
     return http.post(
         sim.url + "/sms",
         data={"action": action, "account": ACCOUNT, "password": md5(PASSWORD), "rt": "json", **extra},
     ).json()
 
 
-def test_send_is_answered_per_recipient_in_the_documented_format(http, sim):
+def test_send_is_answered_per_recipient_in_the_documented_format(
+    http: requests.Session, sim: ActionV1Simulator
+) -> None:
     # Given an MD5 account
     # When two numbers are sent with MD5(password+extno+content+mobile)
     answer = send(http, sim, ["13800000001", "13800000002"]).json()
@@ -60,7 +78,9 @@ def test_send_is_answered_per_recipient_in_the_documented_format(http, sim):
     assert sim.calls("/sms?action=send") == 1 and sim.calls("/sms") == 1
 
 
-def test_wrong_password_and_plain_password_are_refused_with_status_3(http, sim):
+def test_wrong_password_and_plain_password_are_refused_with_status_3(
+    http: requests.Session, sim: ActionV1Simulator
+) -> None:
     # Given an account configured for MD5 passwords
     # When the MD5 is built from a wrong password, or the plain password is sent
     wrong = send(http, sim, ["13800000001"], password=md5("nope" + EXTNO + "x" + "13800000001")).json()
@@ -71,7 +91,7 @@ def test_wrong_password_and_plain_password_are_refused_with_status_3(http, sim):
     assert sim.messages == []
 
 
-def test_plain_password_account_accepts_only_the_plain_password(http):
+def test_plain_password_account_accepts_only_the_plain_password(http: requests.Session) -> None:
     # Given an account configured for plain passwords
     with ActionV1Simulator({"account": ACCOUNT, "password": PASSWORD}, {"extno": EXTNO}) as plain:
         # When the balance is asked with the plain password, then with MD5(password)
@@ -88,7 +108,7 @@ def test_plain_password_account_accepts_only_the_plain_password(http):
     assert hashed["status"] == 3
 
 
-def test_more_than_500_numbers_get_status_102(http, sim):
+def test_more_than_500_numbers_get_status_102(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given 501 numbers
     mobiles = [f"138{i:08d}" for i in range(501)]
     # When they are sent in one call
@@ -98,7 +118,9 @@ def test_more_than_500_numbers_get_status_102(http, sim):
     assert send(http, sim, mobiles[:500]).json()["status"] == "0"
 
 
-def test_one_call_can_partly_succeed_with_result_codes(http, sim):
+def test_one_call_can_partly_succeed_with_result_codes(
+    http: requests.Session, sim: ActionV1Simulator
+) -> None:
     # Given numbers ending in 9 are refused for balance (RESULT 15)
     sim.set_submit_result("9", 15)
     # When a call carries one such number among good ones
@@ -112,7 +134,7 @@ def test_one_call_can_partly_succeed_with_result_codes(http, sim):
     assert wrong["list"][0]["result"] == 10
 
 
-def test_p2p_signs_the_list_without_line_breaks(http, sim):
+def test_p2p_signs_the_list_without_line_breaks(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given a p2p list separated by CR as in the document's example
     listing = "13800000001#下发内容1\r13800000002#下发内容2"
     password = md5(PASSWORD + EXTNO + listing.replace("\r", ""))
@@ -133,7 +155,7 @@ def test_p2p_signs_the_list_without_line_breaks(http, sim):
     assert [m["content"] for m in sim.messages] == ["下发内容1", "下发内容2"]
 
 
-def test_report_pull_is_destructive_and_honours_size(http, sim):
+def test_report_pull_is_destructive_and_honours_size(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given 15 delivered messages, one of them blacklisted
     sim.set_outcome("13800000007", "blacklisted")
     send(http, sim, [f"138000000{i:02d}" for i in range(15)])
@@ -149,7 +171,7 @@ def test_report_pull_is_destructive_and_honours_size(http, sim):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", records[0]["time"])
 
 
-def test_mo_pull_returns_flag_0_records_once(http, sim):
+def test_mo_pull_returns_flag_0_records_once(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given an MO from a user
     sim.queue_mo("13800000001", "TD", ext_no="10690012")
     assert sim.wait_idle(2)
@@ -161,7 +183,9 @@ def test_mo_pull_returns_flag_0_records_once(http, sim):
     assert first[0]["flag"] == 0 and first[0]["content"] == "TD" and first[0]["accessCode"] == "10690012"
 
 
-def test_push_mixes_mo_and_reports_and_expects_plain_ok(http, sim, receiver):
+def test_push_mixes_mo_and_reports_and_expects_plain_ok(
+    http: requests.Session, sim: ActionV1Simulator, receiver: Receiver
+) -> None:
     # Given pushes to a receiver that answers OK, a report and an MO falling due together
     sim.configure(push_report_url=receiver.url + "/cb", report_delay=30)
     send(http, sim, ["13800000001"])
@@ -175,7 +199,9 @@ def test_push_mixes_mo_and_reports_and_expects_plain_ok(http, sim, receiver):
     assert [p["accepted"] for p in sim.pushes] == [True]
 
 
-def test_an_answer_other_than_ok_is_refused_and_pushed_again(http, sim, receiver):
+def test_an_answer_other_than_ok_is_refused_and_pushed_again(
+    http: requests.Session, sim: ActionV1Simulator, receiver: Receiver
+) -> None:
     # Given a receiver that answers JSON instead of plain OK, and the reading that re-pushes twice
     # (004 is silent on re-pushing: by default nothing is re-pushed)
     receiver.respond_json({"code": 0})
@@ -187,7 +213,7 @@ def test_an_answer_other_than_ok_is_refused_and_pushed_again(http, sim, receiver
     assert [(p["attempt"], p["accepted"]) for p in sim.pushes] == [(1, False), (2, False), (3, False)]
 
 
-def test_balance_is_in_li_and_negative_for_post_paid(http, sim):
+def test_balance_is_in_li_and_negative_for_post_paid(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given a post-paid account in debt
     sim.set_balance(-153278040)
     # When the balance is asked
@@ -196,7 +222,7 @@ def test_balance_is_in_li_and_negative_for_post_paid(http, sim):
     assert answer == {"status": 0, "balance": -153278040, "chargeType": "POSTCHARGE"}
 
 
-def test_rt_json_is_required(http, sim):
+def test_rt_json_is_required(http: requests.Session, sim: ActionV1Simulator) -> None:
     # Given a send without rt=json
     answer = http.post(
         sim.url + "/sms",

@@ -1,35 +1,46 @@
 """What every simulator shares: faults, the /_sim control API, bookkeeping, simulator_for and
 the command line."""
 
+from __future__ import annotations
+
 import hashlib
 import json
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
 from simulators import SIMULATORS, ActionV1Simulator, PaaswV2Simulator, simulator_for
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
 ACTION_CREDS = {"account": "922011", "password": "pw"}
 
 
-def md5(text):
+def md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
 @pytest.fixture
-def action():
-    with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
+def action() -> Iterator[ActionV1Simulator]:
+    sim = ActionV1Simulator(ACTION_CREDS, {"extno": "106900"})
+    with sim:
         sim.configure(report_delay=0.05)
         yield sim
 
 
-def action_call(http, sim, action, timeout=5, **fields):
+def action_call(
+    http: requests.Session, sim: BaseSimulator, action: str, timeout: float = 5, **fields: Any
+) -> requests.Response:
     return http.post(
         sim.url + "/sms",
         timeout=timeout,
@@ -37,14 +48,18 @@ def action_call(http, sim, action, timeout=5, **fields):
     )
 
 
-def action_send(http, sim, mobile="13800000001", timeout=5):
+def action_send(
+    http: requests.Session, sim: BaseSimulator, mobile: str = "13800000001", timeout: float = 5
+) -> Any:
     return action_call(http, sim, "send", timeout=timeout, mobile=mobile, content="hi", extno="106900")
 
 
 # --------------------------------------------------------------------------- faults
 
 
-def test_5xx_fault_answers_503_for_the_next_calls_of_its_path_only(http, action):
+def test_5xx_fault_answers_503_for_the_next_calls_of_its_path_only(
+    http: requests.Session, action: ActionV1Simulator
+) -> None:
     # Given two 5xx faults on sends
     action.inject_fault("5xx", count=2, path="/sms?action=send")
     # When balance is asked and three sends are made
@@ -56,7 +71,7 @@ def test_5xx_fault_answers_503_for_the_next_calls_of_its_path_only(http, action)
     assert action.calls("/sms?action=send") == 3 and len(action.messages) == 1
 
 
-def test_non_json_fault_answers_200_with_html(http, action):
+def test_non_json_fault_answers_200_with_html(http: requests.Session, action: ActionV1Simulator) -> None:
     action.inject_fault("non_json")
     response = action_send(http, action)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
@@ -65,7 +80,9 @@ def test_non_json_fault_answers_200_with_html(http, action):
     assert action.messages == []
 
 
-def test_timeout_fault_answers_late_and_the_send_still_happens(http, action, wait_until):
+def test_timeout_fault_answers_late_and_the_send_still_happens(
+    http: requests.Session, action: ActionV1Simulator, wait_until: Callable[..., bool]
+) -> None:
     # Given a slow vendor (0.6 s) and a client that waits 0.2 s
     action.inject_fault("timeout", seconds=0.6)
     # When the client times out
@@ -75,14 +92,16 @@ def test_timeout_fault_answers_late_and_the_send_still_happens(http, action, wai
     assert wait_until(lambda: len(action.messages) == 1, timeout=30)
 
 
-def test_timeout_fault_can_drop_the_connection_unprocessed(http, action):
+def test_timeout_fault_can_drop_the_connection_unprocessed(
+    http: requests.Session, action: ActionV1Simulator
+) -> None:
     action.inject_fault("timeout", seconds=0.1, then="drop")
     with pytest.raises(requests.exceptions.ConnectionError):
         action_send(http, action)
     assert action.messages == [] and action.calls("/sms?action=send") == 1
 
 
-def test_unknown_path_and_wrong_method_answer_in_the_vendor_format(http):
+def test_unknown_path_and_wrong_method_answer_in_the_vendor_format(http: requests.Session) -> None:
     with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
         missing = http.post(sim.url + "/nope", json={})
         wrong_method = http.get(sim.url + "/message/send")
@@ -93,7 +112,7 @@ def test_unknown_path_and_wrong_method_answer_in_the_vendor_format(http):
 # --------------------------------------------------------------------------- bookkeeping
 
 
-def test_received_requests_and_calls_are_kept(http, action):
+def test_received_requests_and_calls_are_kept(http: requests.Session, action: ActionV1Simulator) -> None:
     # When one send is made
     action_send(http, action)
     # Then the request is kept with its parsed parts, and /_sim calls are not counted
@@ -113,7 +132,7 @@ def test_received_requests_and_calls_are_kept(http, action):
 # --------------------------------------------------------------------------- control API
 
 
-def test_control_api_drives_a_simulator_out_of_process(http, receiver):
+def test_control_api_drives_a_simulator_out_of_process(http: requests.Session, receiver: Receiver) -> None:
     receiver.respond(200, "OK")
     with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
         control = sim.url + "/_sim"
@@ -144,7 +163,7 @@ def test_control_api_drives_a_simulator_out_of_process(http, receiver):
     assert no_tokens.status_code == 400 and "no tokens" in no_tokens.json()["error"]
 
 
-def test_control_api_expires_paasw_tokens(http):
+def test_control_api_expires_paasw_tokens(http: requests.Session) -> None:
     with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
         token = http.post(sim.url + "/message/token", json={"appId": "a", "secret": "s"}).json()
         token = token["data"]["token"]
@@ -157,7 +176,9 @@ def test_control_api_expires_paasw_tokens(http):
 # --------------------------------------------------------------------------- simulator_for
 
 
-def test_simulator_for_builds_each_vendor_on_the_accounts_port(http, free_port):
+def test_simulator_for_builds_each_vendor_on_the_accounts_port(
+    http: requests.Session, free_port: Callable[[], int]
+) -> None:
     for vendor in SIMULATORS:
         port = free_port()
         account = {
@@ -179,7 +200,9 @@ def test_simulator_for_builds_each_vendor_on_the_accounts_port(http, free_port):
         simulator_for({"vendor": "nope"})
 
 
-def test_simulator_for_uses_credentials_options_and_a_base_url_path(http, free_port):
+def test_simulator_for_uses_credentials_options_and_a_base_url_path(
+    http: requests.Session, free_port: Callable[[], int]
+) -> None:
     port = free_port()
     account = {
         "name": "cn-main",
@@ -199,7 +222,7 @@ def test_simulator_for_uses_credentials_options_and_a_base_url_path(http, free_p
 # --------------------------------------------------------------------------- command line
 
 
-def test_cli_refuses_a_reading_no_simulator_has(tmp_path):
+def test_cli_refuses_a_reading_no_simulator_has(tmp_path: Path) -> None:
     path = tmp_path / "accounts.json"
     account = {"name": "a", "vendor": "pwd_v1", "base_url": "http://127.0.0.1:0", "credentials": {}}
     path.write_text(json.dumps({"accounts": [account]}), encoding="utf-8")
@@ -215,8 +238,8 @@ def test_cli_refuses_a_reading_no_simulator_has(tmp_path):
 
 
 def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
-    tmp_path, http, receiver, free_port
-):
+    tmp_path: Path, http: requests.Session, receiver: Receiver, free_port: Callable[[], int]
+) -> None:
     # Given an accounts document with two accounts
     receiver.respond(200, "OK")
     ports = free_port(), free_port()
@@ -266,6 +289,7 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes
     killer = threading.Timer(15, proc.kill)
     killer.start()
     try:
@@ -311,7 +335,9 @@ def test_cli_prints_ready_pushes_to_the_account_callback_and_stops_on_sigterm(
 # --------------------------------------------------------------------------- unreadable records
 
 
-def test_a_bad_record_is_added_to_the_next_pushed_array_only(http, receiver):
+def test_a_bad_record_is_added_to_the_next_pushed_array_only(
+    http: requests.Session, receiver: Receiver
+) -> None:
     # Given an action_v1 simulator told (through the control API) to garble one push
     receiver.respond(200, "OK")
     with ActionV1Simulator(ACTION_CREDS, {"extno": "106900"}) as sim:
@@ -329,7 +355,9 @@ def test_a_bad_record_is_added_to_the_next_pushed_array_only(http, receiver):
     assert [r["mobile"] for r in second[1]["json"]] == ["13800000002"]
 
 
-def test_a_bad_record_in_a_data_array_keeps_count_right_and_garbles_pulls_too(http, receiver):
+def test_a_bad_record_in_a_data_array_keeps_count_right_and_garbles_pulls_too(
+    http: requests.Session, receiver: Receiver
+) -> None:
     receiver.respond(200, "")
     with PaaswV2Simulator({"app_id": "a", "secret": "s"}) as sim:
         sim.configure(report_delay=0.05, push_report_url=receiver.url + "/r")

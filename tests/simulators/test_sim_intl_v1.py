@@ -1,12 +1,21 @@
 """intl_v1 simulator against its document (002): appKey/appSecret headers (upper-case MD5),
 ResultCodes, the status API as a lookup (not a queue), one report per push re-pushed twice."""
 
+from __future__ import annotations
+
 import hashlib
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from simulators import IntlV1Simulator
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 APP_KEY, APP_SECRET = "10002", "abc123"
 HEADERS = {"appKey": APP_KEY, "appSecret": "E99A18C428CB38D5F260853678922E03"}
@@ -14,18 +23,21 @@ BASE = "/api/v1/international/sms"
 
 
 @pytest.fixture
-def sim():
-    with IntlV1Simulator({"app_key": APP_KEY, "app_secret": APP_SECRET}) as s:
+def sim() -> Iterator[IntlV1Simulator]:
+    s = IntlV1Simulator({"app_key": APP_KEY, "app_secret": APP_SECRET})
+    with s:
         s.configure(report_delay=0.05, push_retry_interval=0.05)
         yield s
 
 
-def send(http, sim, mobiles, headers=HEADERS, **extra):
+def send(
+    http: requests.Session, sim: BaseSimulator, mobiles: Any, headers: dict[str, str] = HEADERS, **extra: Any
+) -> Any:
     body = {"mobile": ",".join(mobiles), "content": "【Univasa】code 279275", "senderID": "Univasa", **extra}
     return http.post(sim.url + BASE + "/send", json=body, headers=headers).json()
 
 
-def status(http, sim, pairs):
+def status(http: requests.Session, sim: BaseSimulator, pairs: Any) -> Any:
     return http.post(
         sim.url + BASE + "/status",
         headers=HEADERS,
@@ -33,7 +45,9 @@ def status(http, sim, pairs):
     ).json()
 
 
-def test_headers_are_checked_and_the_secret_must_be_upper_case_md5(http, sim):
+def test_headers_are_checked_and_the_secret_must_be_upper_case_md5(
+    http: requests.Session, sim: IntlV1Simulator
+) -> None:
     # Given the document's own example: abc123 -> E99A18C428CB38D5F260853678922E03
     assert hashlib.md5(APP_SECRET.encode()).hexdigest().upper() == HEADERS["appSecret"]
     # When sending without headers, with a lower-case MD5, with a wrong key, then correctly
@@ -48,7 +62,7 @@ def test_headers_are_checked_and_the_secret_must_be_upper_case_md5(http, sim):
     assert ok["code"] == 0 and ok["msg"] == "ok" and re.fullmatch(r"\d{18}", ok["data"]["msgId"])
 
 
-def test_limits_and_formats_are_enforced(http, sim):
+def test_limits_and_formats_are_enforced(http: requests.Session, sim: IntlV1Simulator) -> None:
     # When 1001 numbers, a number with "+", or a malformed sendTime are sent
     too_many = send(http, sim, [f"23480310{i:05d}" for i in range(1001)])
     plus = send(http, sim, ["+2348031000010"])
@@ -60,7 +74,9 @@ def test_limits_and_formats_are_enforced(http, sim):
     assert sim.messages == []
 
 
-def test_status_api_answers_only_the_pairs_asked_with_status_1_until_due(http, sim):
+def test_status_api_answers_only_the_pairs_asked_with_status_1_until_due(
+    http: requests.Session, sim: IntlV1Simulator
+) -> None:
     # Given one call to two numbers, the second failing
     sim.configure(report_delay=0.4)
     sim.set_outcome("11", "undelivered")
@@ -83,7 +99,7 @@ def test_status_api_answers_only_the_pairs_asked_with_status_1_until_due(http, s
         assert re.fullmatch(r"\d{14}", by_mobile["2348031000011"]["timestamp"])
 
 
-def test_status_api_limits_and_30_day_window(http, sim):
+def test_status_api_limits_and_30_day_window(http: requests.Session, sim: IntlV1Simulator) -> None:
     msg_id = send(http, sim, ["2348031000010"])["data"]["msgId"]
     assert sim.wait_idle(2)
     # When 501 pairs are asked, unknown pairs are asked, and the message is 31 days old
@@ -97,7 +113,9 @@ def test_status_api_limits_and_30_day_window(http, sim):
     assert too_old["code"] == 1012
 
 
-def test_each_report_is_pushed_alone_with_the_auth_headers(http, sim, receiver):
+def test_each_report_is_pushed_alone_with_the_auth_headers(
+    http: requests.Session, sim: IntlV1Simulator, receiver: Receiver
+) -> None:
     # Given a receiver acking {"code":0}
     receiver.respond_json({"code": 0, "msg": "ok"})
     sim.configure(push_report_url=receiver.url + "/status")
@@ -117,7 +135,9 @@ def test_each_report_is_pushed_alone_with_the_auth_headers(http, sim, receiver):
 
 
 @pytest.mark.parametrize("answer", [{"code": 1, "msg": "busy"}, "not json"])
-def test_a_refused_report_is_pushed_twice_more(http, sim, receiver, answer):
+def test_a_refused_report_is_pushed_twice_more(
+    http: requests.Session, sim: IntlV1Simulator, receiver: Receiver, answer: Any
+) -> None:
     # Given a receiver that does not answer code 0
     if isinstance(answer, dict):
         receiver.respond_json(answer)
@@ -133,14 +153,14 @@ def test_a_refused_report_is_pushed_twice_more(http, sim, receiver, answer):
     assert [p["accepted"] for p in sim.pushes] == [False, False, False]
 
 
-def test_there_is_no_mo(http, sim):
+def test_there_is_no_mo(http: requests.Session, sim: IntlV1Simulator) -> None:
     with pytest.raises(NotImplementedError):
         sim.queue_mo("2348031000010", "hi")
     answer = http.post(sim.url + "/_sim/mo", json={"mobile": "2348031000010", "content": "hi"})
     assert answer.status_code == 400 and "no MO" in answer.json()["error"]
 
 
-def test_balance_has_currency(http, sim):
+def test_balance_has_currency(http: requests.Session, sim: IntlV1Simulator) -> None:
     sim.set_balance(12.5, currency_name="美元", currency_code="USD")
     answer = http.get(sim.url + BASE + "/balance", headers=HEADERS).json()
     assert answer == {

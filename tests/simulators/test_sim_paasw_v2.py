@@ -1,29 +1,46 @@
 """paasw_v2 simulator against its document (001): JSON vs form endpoints, tokens, batchId as
 a 20-digit JSON number in the send answer and a string in reports, scheduled sends, pushes."""
 
+from __future__ import annotations
+
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from simulators import PaaswV2Simulator
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 APP_ID, SECRET = "0189457543", "gw7ewiz4eJ5646grg"
 CHINA = timezone(timedelta(hours=8))
 
 
 @pytest.fixture
-def sim():
-    with PaaswV2Simulator({"app_id": APP_ID, "secret": SECRET}) as s:
+def sim() -> Iterator[PaaswV2Simulator]:
+    s = PaaswV2Simulator({"app_id": APP_ID, "secret": SECRET})
+    with s:
         s.configure(report_delay=0.05, push_retry_interval=0.05)
         yield s
 
 
-def token(http, sim):
+def token(http: requests.Session, sim: BaseSimulator) -> Any:
     answer = http.post(sim.url + "/message/token", json={"appId": APP_ID, "secret": SECRET}).json()
     return answer["data"]["token"]
 
 
-def send(http, sim, tok, mobiles, msg="【圆通】你的快件已签收", **extra):
+def send(
+    http: requests.Session,
+    sim: BaseSimulator,
+    tok: str,
+    mobiles: Any,
+    msg: str = "【圆通】你的快件已签收",
+    **extra: Any,
+) -> requests.Response:
     return http.post(
         sim.url + "/message/send",
         json={
@@ -38,7 +55,9 @@ def send(http, sim, tok, mobiles, msg="【圆通】你的快件已签收", **ext
     )
 
 
-def test_send_answers_batch_id_as_a_20_digit_number_beyond_64_bits(http, sim):
+def test_send_answers_batch_id_as_a_20_digit_number_beyond_64_bits(
+    http: requests.Session, sim: PaaswV2Simulator
+) -> None:
     # When a message is sent through the JSON endpoint
     response = send(http, sim, token(http, sim), ["15053621452", "15863254125"])
     answer = response.json()
@@ -55,12 +74,14 @@ def test_send_answers_batch_id_as_a_20_digit_number_beyond_64_bits(http, sim):
     assert {r["chnRptCode"] for r in pulled["data"]} == {"DELIVRD"}
 
 
-def test_wrong_secret_is_refused(http, sim):
+def test_wrong_secret_is_refused(http: requests.Session, sim: PaaswV2Simulator) -> None:
     answer = http.post(sim.url + "/message/token", json={"appId": APP_ID, "secret": "nope"}).json()
     assert answer["code"] != 0 and answer["data"] is None and "secret" in answer["message"]
 
 
-def test_json_and_form_endpoints_accept_only_their_content_type(http, sim):
+def test_json_and_form_endpoints_accept_only_their_content_type(
+    http: requests.Session, sim: PaaswV2Simulator
+) -> None:
     tok = token(http, sim)
     # When the JSON endpoint gets a form and the form endpoint gets JSON
     form_to_json = http.post(
@@ -83,7 +104,7 @@ def test_json_and_form_endpoints_accept_only_their_content_type(http, sim):
     assert ok["code"] == 0
 
 
-def test_limits_and_required_fields(http, sim):
+def test_limits_and_required_fields(http: requests.Session, sim: PaaswV2Simulator) -> None:
     tok = token(http, sim)
     # When 1001 numbers are sent, msg has no 【sign】, productId is missing, time is malformed
     too_many = send(http, sim, tok, [f"150{i:08d}" for i in range(1001)]).json()
@@ -100,7 +121,7 @@ def test_limits_and_required_fields(http, sim):
     assert sim.messages == []
 
 
-def test_expired_token_gets_the_token_error(http, sim):
+def test_expired_token_gets_the_token_error(http: requests.Session, sim: PaaswV2Simulator) -> None:
     old = token(http, sim)
     sim.expire_tokens()
     refused = http.post(sim.url + "/message/balance", json={"token": old}).json()
@@ -114,7 +135,9 @@ def test_expired_token_gets_the_token_error(http, sim):
     }
 
 
-def test_scheduled_send_reports_only_after_its_china_time(http, sim):
+def test_scheduled_send_reports_only_after_its_china_time(
+    http: requests.Session, sim: PaaswV2Simulator
+) -> None:
     # Given a send scheduled one hour ahead in China time
     later = (datetime.now(CHINA) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
     send(http, sim, token(http, sim), ["15053621452"], time=later)
@@ -127,14 +150,16 @@ def test_scheduled_send_reports_only_after_its_china_time(http, sim):
     assert sim.messages[0]["status"] == "delivered"
 
 
-def test_schedule_can_be_ignored(http, sim):
+def test_schedule_can_be_ignored(http: requests.Session, sim: PaaswV2Simulator) -> None:
     sim.configure(honor_schedule=False)
     later = (datetime.now(CHINA) + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
     send(http, sim, token(http, sim), ["15053621452"], time=later)
     assert sim.wait_idle(2) and sim.messages[0]["status"] == "delivered"
 
 
-def test_reports_and_mo_are_pushed_with_count_and_data(http, sim, receiver):
+def test_reports_and_mo_are_pushed_with_count_and_data(
+    http: requests.Session, sim: PaaswV2Simulator, receiver: Receiver
+) -> None:
     # Given a receiver answering HTTP 200 with an empty body
     receiver.respond(200, "")
     sim.configure(push_report_url=receiver.url + "/report", push_mo_url=receiver.url + "/mo")
@@ -162,7 +187,7 @@ def test_reports_and_mo_are_pushed_with_count_and_data(http, sim, receiver):
     assert all(p["accepted"] for p in sim.pushes)
 
 
-def test_template_send_takes_params_as_json(http, sim):
+def test_template_send_takes_params_as_json(http: requests.Session, sim: PaaswV2Simulator) -> None:
     tok = token(http, sim)
     answer = http.post(
         sim.url + "/msg/sendTemplate",

@@ -1,29 +1,41 @@
 """pwd_v1 simulator against its document (003): form posts with account + MD5 pwd, masked
 pulls with DELIVER, full-number pushes with DELIVRD sent exactly once."""
 
+from __future__ import annotations
+
 import hashlib
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from simulators import PwdV1Simulator
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 ACCOUNT, PASSWORD = "acme", "p@ss"
 PWD = hashlib.md5(PASSWORD.encode()).hexdigest()
 
 
 @pytest.fixture
-def sim():
-    with PwdV1Simulator({"account": ACCOUNT, "password": PASSWORD}) as s:
+def sim() -> Iterator[PwdV1Simulator]:
+    s = PwdV1Simulator({"account": ACCOUNT, "password": PASSWORD})
+    with s:
         s.configure(report_delay=0.05, push_retry_interval=0.05)
         yield s
 
 
-def call(http, sim, path, pwd=PWD, **fields):
+def call(http: requests.Session, sim: BaseSimulator, path: str, pwd: str = PWD, **fields: Any) -> Any:
     return http.post(sim.url + "/api/v1/" + path, data={"account": ACCOUNT, "pwd": pwd, **fields}).json()
 
 
-def test_pwd_is_the_md5_in_either_case_and_a_wrong_one_is_refused(http, sim):
+def test_pwd_is_the_md5_in_either_case_and_a_wrong_one_is_refused(
+    http: requests.Session, sim: PwdV1Simulator
+) -> None:
     # When the balance is asked with lower-case MD5, upper-case MD5, the plain password, JSON
     lower = call(http, sim, "queryBalance")
     upper = call(http, sim, "queryBalance", pwd=PWD.upper())
@@ -39,7 +51,9 @@ def test_pwd_is_the_md5_in_either_case_and_a_wrong_one_is_refused(http, sim):
     assert as_json["code"] != "00" and "x-www-form-urlencoded" in as_json["message"]
 
 
-def test_send_answers_the_task_id_and_refuses_3001_numbers(http, sim):
+def test_send_answers_the_task_id_and_refuses_3001_numbers(
+    http: requests.Session, sim: PwdV1Simulator
+) -> None:
     # When a send carries our taskId, the same taskId again (read as refused), and 3001 numbers
     sim.configure(readings={"task_id_reuse": "refuse"})
     ok = call(http, sim, "send", mobiles="13512349831,13600000014", content="【x】hi", taskId="t-1")
@@ -53,7 +67,7 @@ def test_send_answers_the_task_id_and_refuses_3001_numbers(http, sim):
     assert generated["code"] == "00" and len(generated["data"]["taskId"]) == 36
 
 
-def test_pulled_reports_are_masked_and_say_deliver(http, sim):
+def test_pulled_reports_are_masked_and_say_deliver(http: requests.Session, sim: PwdV1Simulator) -> None:
     # Given one delivered and one blacklisted number
     sim.set_outcome("0014", "blacklisted")
     call(http, sim, "send", mobiles="13512349831,13600000014", content="hi", taskId="t-2", extNo="12")
@@ -69,7 +83,9 @@ def test_pulled_reports_are_masked_and_say_deliver(http, sim):
     assert all(r["sendId"] == "t-2" and r["extNo"] == "12" for r in first["data"])
 
 
-def test_pushed_reports_carry_full_numbers_and_are_never_pushed_again(http, sim, receiver):
+def test_pushed_reports_carry_full_numbers_and_are_never_pushed_again(
+    http: requests.Session, sim: PwdV1Simulator, receiver: Receiver
+) -> None:
     # Given a receiver that fails every push
     receiver.respond(500, "boom")
     sim.configure(push_report_url=receiver.url + "/status")
@@ -85,7 +101,9 @@ def test_pushed_reports_carry_full_numbers_and_are_never_pushed_again(http, sim,
     assert [p["accepted"] for p in sim.pushes] == [False, False]
 
 
-def test_mo_is_pushed_once_in_full_and_pulled_masked(http, sim, receiver):
+def test_mo_is_pushed_once_in_full_and_pulled_masked(
+    http: requests.Session, sim: PwdV1Simulator, receiver: Receiver
+) -> None:
     # Given MO pushes to a receiver answering 200
     receiver.respond(200, "")
     sim.configure(push_mo_url=receiver.url + "/mo")

@@ -7,10 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
+import requests
 
 from simulators import (
     CHINA_TZ,
@@ -22,13 +25,17 @@ from simulators import (
     PwdV1Simulator,
     simulator_for,
 )
+from simulators.base import BaseSimulator
+
+if TYPE_CHECKING:
+    from tests.simulators.conftest import Receiver
 
 
 def md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
-def pushes_settled(sim, count: int, timeout: float = 5.0) -> list[dict]:
+def pushes_settled(sim: BaseSimulator, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
     """The push attempts once ``count`` were made and nothing else is due (bounded wait)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and len(sim.pushes) < count:
@@ -40,7 +47,7 @@ def pushes_settled(sim, count: int, timeout: float = 5.0) -> list[dict]:
 # --------------------------------------------------------------------------- every simulator
 
 
-def test_every_reading_has_a_citation_a_default_among_its_choices_and_is_in_readings_md():
+def test_every_reading_has_a_citation_a_default_among_its_choices_and_is_in_readings_md() -> None:
     readings_md = (Path(__file__).resolve().parents[2] / "simulators" / "READINGS.md").read_text("utf-8")
     for vendor, cls in SIMULATORS.items():
         for name, spec in cls.reading_specs().items():
@@ -50,7 +57,9 @@ def test_every_reading_has_a_citation_a_default_among_its_choices_and_is_in_read
             assert f"`{name}`" in readings_md, (vendor, name)
 
 
-def test_readings_are_chosen_at_construction_by_configure_and_by_the_control_api(http):
+def test_readings_are_chosen_at_construction_by_configure_and_by_the_control_api(
+    http: requests.Session,
+) -> None:
     # Given a simulator built with one reading chosen
     with PaaswV1Simulator({"app_id": "a", "secret": "s"}, readings={"stale_token": "http_401"}) as sim:
         assert sim.readings["stale_token"] == "http_401"
@@ -72,7 +81,7 @@ def test_readings_are_chosen_at_construction_by_configure_and_by_the_control_api
     assert state["readings"]["repush"] == "twice"
 
 
-def test_simulator_for_takes_readings():
+def test_simulator_for_takes_readings() -> None:
     account = {"name": "x", "vendor": "pwd_v1", "base_url": "http://127.0.0.1:0", "credentials": {}}
     sim = simulator_for(account, start=False, readings={"task_id_reuse": "dedupe"})
     assert sim.readings["task_id_reuse"] == "dedupe"
@@ -81,7 +90,7 @@ def test_simulator_for_takes_readings():
 ACTION = {"account": "922011", "password": "pw"}
 
 
-def action_call(http, sim, action, **fields):
+def action_call(http: requests.Session, sim: BaseSimulator, action: str, **fields: Any) -> requests.Response:
     data = {"action": action, "account": "922011", "password": "pw", "rt": "json", **fields}
     return http.post(sim.url + "/sms", data=data, timeout=5)
 
@@ -95,7 +104,9 @@ def action_call(http, sim, action, **fields):
         ("504", "forwarded", 1),
     ],
 )
-def test_gateway_error_reading_decides_whether_the_call_reached_the_vendor(http, fault, reading, sent):
+def test_gateway_error_reading_decides_whether_the_call_reached_the_vendor(
+    http: requests.Session, fault: Any, reading: str, sent: Any
+) -> None:
     # Given a gateway in front of the vendor answering 502/504 once, read as forwarded or not
     with ActionV1Simulator(ACTION, {"extno": "106900"}, readings={"gateway_error": reading}) as sim:
         sim.configure(report_delay=0.05)
@@ -115,13 +126,19 @@ def test_gateway_error_reading_decides_whether_the_call_reached_the_vendor(http,
 P1 = {"app_id": "0189457543", "secret": "23f757bad208226ec301e117e40006ed"}
 
 
-def p1_token(http, sim):
+def p1_token(http: requests.Session, sim: BaseSimulator) -> Any:
     return http.get(sim.url + "/api/token", params={"appId": P1["app_id"], "secret": P1["secret"]}).json()[
         "token"
     ]
 
 
-def p1_send(http, sim, mobiles, content="你的快件已签收", token=None):
+def p1_send(
+    http: requests.Session,
+    sim: BaseSimulator,
+    mobiles: Any,
+    content: str = "你的快件已签收",
+    token: str | None = None,
+) -> requests.Response:
     data = {
         "token": token or p1_token(http, sim),
         "phoneNumbers": ",".join(mobiles),
@@ -140,7 +157,7 @@ def p1_send(http, sim, mobiles, content="你的快件已签收", token=None):
         ("http_403", 403, None),
     ],
 )
-def test_paasw_v1_stale_token_reading(http, reading, status, body):
+def test_paasw_v1_stale_token_reading(http: requests.Session, reading: str, status: int, body: Any) -> None:
     with PaaswV1Simulator(P1, readings={"stale_token": reading}) as sim:
         # Given a token that the vendor then resets (000 L14)
         old = p1_token(http, sim)
@@ -157,7 +174,7 @@ def test_paasw_v1_stale_token_reading(http, reading, status, body):
 
 
 @pytest.mark.parametrize(("reading", "bare_ok"), [("optional", True), ("required", False)])
-def test_paasw_v1_content_sign_reading(http, reading, bare_ok):
+def test_paasw_v1_content_sign_reading(http: requests.Session, reading: str, bare_ok: bool) -> None:
     with PaaswV1Simulator(P1, readings={"content_sign": reading}) as sim:
         bare = p1_send(http, sim, ["13900000001"], content="你的快件已签收").json()
         signed = p1_send(http, sim, ["13900000002"], content="【圆通快递】你的快件已签收").json()
@@ -167,7 +184,7 @@ def test_paasw_v1_content_sign_reading(http, reading, bare_ok):
 
 
 @pytest.mark.parametrize(("reading", "long_ok"), [("both", False), ("count", True)])
-def test_paasw_v1_phone_numbers_limits_reading(http, reading, long_ok):
+def test_paasw_v1_phone_numbers_limits_reading(http: requests.Session, reading: str, long_ok: bool) -> None:
     with PaaswV1Simulator(P1, readings={"phone_numbers_limits": reading}) as sim:
         fits = [f"139{i:08d}" for i in range(125)]  # 125 * 12 - 1 = 1499 characters
         too_long = [f"138{i:08d}" for i in range(126)]  # 1511 characters, far below 1000 numbers
@@ -184,7 +201,7 @@ def test_paasw_v1_phone_numbers_limits_reading(http, reading, long_ok):
 
 
 @pytest.mark.parametrize("reading", ["whole_call", "per_number"])
-def test_paasw_v1_bad_number_reading(http, reading):
+def test_paasw_v1_bad_number_reading(http: requests.Session, reading: str) -> None:
     with PaaswV1Simulator(P1, readings={"bad_number": reading}) as sim:
         sim.configure(delivery="pull", report_delay=0.05)
         # When a call carries a good mobile and a landline
@@ -203,7 +220,9 @@ def test_paasw_v1_bad_number_reading(http, reading):
 
 
 @pytest.mark.parametrize(("reading", "attempts"), [("none", 1), ("twice", 3)])
-def test_paasw_v1_repush_reading(http, receiver, reading, attempts):
+def test_paasw_v1_repush_reading(
+    http: requests.Session, receiver: Receiver, reading: str, attempts: int
+) -> None:
     receiver.respond_json({"code": 500})
     with PaaswV1Simulator(P1, readings={"repush": reading}) as sim:
         sim.configure(push_report_url=receiver.url + "/report", report_delay=0.05, push_retry_interval=0.05)
@@ -218,13 +237,19 @@ def test_paasw_v1_repush_reading(http, receiver, reading, attempts):
 P2 = {"app_id": "0189457543", "secret": "gw7ewiz4eJ5646grg"}
 
 
-def p2_token(http, sim):
+def p2_token(http: requests.Session, sim: BaseSimulator) -> Any:
     return http.post(sim.url + "/message/token", json={"appId": P2["app_id"], "secret": P2["secret"]}).json()[
         "data"
     ]["token"]
 
 
-def p2_send(http, sim, mobiles, token=None, msg="【圆通】你的快件已签收"):
+def p2_send(
+    http: requests.Session,
+    sim: BaseSimulator,
+    mobiles: Any,
+    token: str | None = None,
+    msg: str = "【圆通】你的快件已签收",
+) -> requests.Response:
     body = {"token": token or p2_token(http, sim), "mobile": ",".join(mobiles), "msg": msg, "productId": "2"}
     return http.post(sim.url + "/message/send", json=body)
 
@@ -238,7 +263,7 @@ def p2_send(http, sim, mobiles, token=None, msg="【圆通】你的快件已签�
         ("http_403", 403, None),
     ],
 )
-def test_paasw_v2_stale_token_reading(http, reading, status, body):
+def test_paasw_v2_stale_token_reading(http: requests.Session, reading: str, status: int, body: Any) -> None:
     with PaaswV2Simulator(P2, readings={"stale_token": reading}) as sim:
         old = p2_token(http, sim)
         sim.expire_tokens()  # 001 L37
@@ -254,7 +279,9 @@ def test_paasw_v2_stale_token_reading(http, reading, status, body):
     ("reading", "string_ok", "object_ok"),
     [("either", True, True), ("string", True, False), ("object", False, True)],
 )
-def test_paasw_v2_template_params_reading(http, reading, string_ok, object_ok):
+def test_paasw_v2_template_params_reading(
+    http: requests.Session, reading: str, string_ok: bool, object_ok: bool
+) -> None:
     with PaaswV2Simulator(P2, readings={"template_params": reading}) as sim:
         tok = p2_token(http, sim)
         base = {"token": tok, "mobile": "15050198156", "templateId": "4289538897476608", "productId": "1"}
@@ -271,7 +298,7 @@ def test_paasw_v2_template_params_reading(http, reading, string_ok, object_ok):
 
 
 @pytest.mark.parametrize("reading", ["whole_call", "per_number"])
-def test_paasw_v2_bad_number_reading(http, reading):
+def test_paasw_v2_bad_number_reading(http: requests.Session, reading: str) -> None:
     with PaaswV2Simulator(P2, readings={"bad_number": reading}) as sim:
         sim.configure(delivery="pull", report_delay=0.05)
         answer = p2_send(http, sim, ["15000000001", "0531888888"]).json()
@@ -286,7 +313,7 @@ def test_paasw_v2_bad_number_reading(http, reading):
 
 
 @pytest.mark.parametrize("reading", ["string", "number"])
-def test_paasw_v2_report_batch_id_reading(http, receiver, reading):
+def test_paasw_v2_report_batch_id_reading(http: requests.Session, receiver: Receiver, reading: str) -> None:
     receiver.respond(200, "")
     with PaaswV2Simulator(P2, readings={"report_batch_id": reading}) as sim:
         sim.configure(report_delay=0.05)
@@ -307,7 +334,9 @@ def test_paasw_v2_report_batch_id_reading(http, receiver, reading):
 
 
 @pytest.mark.parametrize(("reading", "attempts"), [("none", 1), ("twice", 3)])
-def test_paasw_v2_repush_reading(http, receiver, reading, attempts):
+def test_paasw_v2_repush_reading(
+    http: requests.Session, receiver: Receiver, reading: str, attempts: int
+) -> None:
     receiver.respond(500, "boom")
     with PaaswV2Simulator(P2, readings={"repush": reading}) as sim:
         sim.configure(push_report_url=receiver.url + "/r", report_delay=0.05, push_retry_interval=0.05)
@@ -323,17 +352,19 @@ INTL_HEADERS = {"appKey": "10002", "appSecret": "E99A18C428CB38D5F260853678922E0
 INTL_BASE = "/api/v1/international/sms"
 
 
-def intl_send(http, sim, mobiles, content="【Univasa】code 279275"):
+def intl_send(
+    http: requests.Session, sim: BaseSimulator, mobiles: Any, content: str = "【Univasa】code 279275"
+) -> Any:
     body = {"mobile": ",".join(mobiles), "content": content}
     return http.post(sim.url + INTL_BASE + "/send", json=body, headers=INTL_HEADERS).json()
 
 
-def intl_status(http, sim, msg_id, mobiles):
+def intl_status(http: requests.Session, sim: BaseSimulator, msg_id: str, mobiles: Any) -> Any:
     pairs = [{"msgId": msg_id, "mobile": m} for m in mobiles]
     return http.post(sim.url + INTL_BASE + "/status", json={"data": pairs}, headers=INTL_HEADERS).json()
 
 
-def to_china_afternoon(sim) -> datetime:
+def to_china_afternoon(sim: BaseSimulator) -> datetime:
     """Move the simulator's clock to the next 15:00:00 China time (the clock only goes forward)."""
     now = datetime.fromtimestamp(sim.now(), CHINA_TZ)
     target = now.replace(hour=15, minute=0, second=0, microsecond=0)
@@ -352,7 +383,9 @@ def to_china_afternoon(sim) -> datetime:
         ("12h", "12", 8, 12, "03"),
     ],
 )
-def test_intl_v1_timestamp_readings(*, http, clock, digits, hour_at, length, hour):
+def test_intl_v1_timestamp_readings(
+    *, http: requests.Session, clock: Any, digits: Any, hour_at: Any, length: Any, hour: Any
+) -> None:
     readings = {"timestamp_clock": clock, "timestamp_digits": digits}
     with IntlV1Simulator(INTL, readings=readings) as sim:
         sim.configure(report_delay=0.05)
@@ -368,7 +401,7 @@ def test_intl_v1_timestamp_readings(*, http, clock, digits, hour_at, length, hou
 
 
 @pytest.mark.parametrize(("reading", "bare_code"), [("optional", 0), ("required", 1006)])
-def test_intl_v1_content_sign_reading(http, reading, bare_code):
+def test_intl_v1_content_sign_reading(http: requests.Session, reading: str, bare_code: int) -> None:
     with IntlV1Simulator(INTL, readings={"content_sign": reading}) as sim:
         bare = intl_send(http, sim, ["2348031000010"], content="code 279275")
         signed = intl_send(http, sim, ["2348031000011"], content="【Univasa】code 279275")
@@ -377,7 +410,9 @@ def test_intl_v1_content_sign_reading(http, reading, bare_code):
 
 
 @pytest.mark.parametrize(("reading", "status"), [("2", 2), ("1", 1)])
-def test_intl_v1_push_failed_status_reading(http, receiver, reading, status):
+def test_intl_v1_push_failed_status_reading(
+    http: requests.Session, receiver: Receiver, reading: str, status: int
+) -> None:
     receiver.respond_json({"code": 0, "msg": "ok"})
     with IntlV1Simulator(INTL, readings={"push_failed_status": reading}) as sim:
         sim.configure(push_report_url=receiver.url + "/status", report_delay=0.05)
@@ -394,7 +429,7 @@ def test_intl_v1_push_failed_status_reading(http, receiver, reading, status):
 
 
 @pytest.mark.parametrize("reading", ["whole_call", "per_number"])
-def test_intl_v1_bad_number_reading(http, reading):
+def test_intl_v1_bad_number_reading(http: requests.Session, reading: str) -> None:
     with IntlV1Simulator(INTL, readings={"bad_number": reading}) as sim:
         sim.configure(report_delay=0.05)
         answer = intl_send(http, sim, ["2348031000010", "+2348031000011", "861012345678"])
@@ -422,7 +457,9 @@ def test_intl_v1_bad_number_reading(http, reading):
         ("nonzero_code", (200, '{"code": 1}', "application/json"), 3),
     ],
 )
-def test_intl_v1_repush_on_reading(http, receiver, reading, answer, attempts):
+def test_intl_v1_repush_on_reading(
+    http: requests.Session, receiver: Receiver, reading: str, answer: Any, attempts: int
+) -> None:
     receiver.respond(*answer)
     with IntlV1Simulator(INTL, readings={"repush_on": reading}) as sim:
         sim.configure(push_report_url=receiver.url + "/status", report_delay=0.05, push_retry_interval=0.05)
@@ -437,7 +474,7 @@ def test_intl_v1_repush_on_reading(http, receiver, reading, answer, attempts):
 PWD = {"account": "pwduser", "password": "pwd-secret"}
 
 
-def pwd_call(http, sim, endpoint, **fields):
+def pwd_call(http: requests.Session, sim: BaseSimulator, endpoint: str, **fields: Any) -> Any:
     data = {"account": "pwduser", "pwd": md5("pwd-secret"), **fields}
     return http.post(sim.url + f"/api/v1/{endpoint}", data=data).json()
 
@@ -446,7 +483,9 @@ def pwd_call(http, sim, endpoint, **fields):
     ("reading", "second_code", "messages"),
     [("send_again", "00", 2), ("dedupe", "00", 1), ("refuse", "99", 1)],
 )
-def test_pwd_v1_task_id_reuse_reading(http, reading, second_code, messages):
+def test_pwd_v1_task_id_reuse_reading(
+    http: requests.Session, reading: str, second_code: int, messages: int
+) -> None:
     with PwdV1Simulator(PWD, readings={"task_id_reuse": reading}) as sim:
         first = pwd_call(http, sim, "send", mobiles="13512349831", content="【x】hi", taskId="t-1")
         second = pwd_call(http, sim, "send", mobiles="13512349831", content="【x】hi", taskId="t-1")
@@ -457,7 +496,9 @@ def test_pwd_v1_task_id_reuse_reading(http, reading, second_code, messages):
 
 
 @pytest.mark.parametrize(("reading", "pulled"), [("push_only", 0), ("both", 1)])
-def test_pwd_v1_mo_pull_reading(http, receiver, reading, pulled):
+def test_pwd_v1_mo_pull_reading(
+    http: requests.Session, receiver: Receiver, reading: str, pulled: int
+) -> None:
     receiver.respond(200, "")
     with PwdV1Simulator(PWD, readings={"mo_pull": reading}) as sim:
         sim.configure(push_mo_url=receiver.url + "/mo")
@@ -470,7 +511,7 @@ def test_pwd_v1_mo_pull_reading(http, receiver, reading, pulled):
 
 
 @pytest.mark.parametrize("reading", ["whole_call", "per_number"])
-def test_pwd_v1_bad_number_reading(http, reading):
+def test_pwd_v1_bad_number_reading(http: requests.Session, reading: str) -> None:
     with PwdV1Simulator(PWD, readings={"bad_number": reading}) as sim:
         sim.configure(delivery="pull", report_delay=0.05)
         answer = pwd_call(http, sim, "send", mobiles="13512349831,0105550123", content="hi")
@@ -490,13 +531,13 @@ def test_pwd_v1_bad_number_reading(http, reading):
 
 
 @pytest.fixture
-def action_sim():
-    def build(**readings):
+def action_sim() -> Any:
+    def build(**readings: Any) -> Any:
         return ActionV1Simulator(ACTION, {"extno": "106900"}, readings=readings).start()
 
     built = []
 
-    def make(**readings):
+    def make(**readings: Any) -> Any:
         sim = build(**readings)
         sim.configure(report_delay=0.05, push_retry_interval=0.05)
         built.append(sim)
@@ -510,7 +551,13 @@ def action_sim():
 @pytest.mark.parametrize(
     ("reading", "status_201", "status_501"), [("500", "0", "102"), ("200", "102", "102")]
 )
-def test_action_v1_status_102_reading(http, action_sim, reading, status_201, status_501):
+def test_action_v1_status_102_reading(
+    http: requests.Session,
+    action_sim: Callable[..., ActionV1Simulator],
+    reading: str,
+    status_201: int,
+    status_501: int,
+) -> None:
     sim = action_sim(status_102_above=reading)
     numbers_201 = ",".join(f"138{i:08d}" for i in range(201))
     numbers_501 = ",".join(f"139{i:08d}" for i in range(501))
@@ -524,7 +571,13 @@ def test_action_v1_status_102_reading(http, action_sim, reading, status_201, sta
     ("reading", "cr_rows", "lf_rows"),
     [("any", 2, 2), ("cr", 2, 1), ("lf", 1, 2)],
 )
-def test_action_v1_p2p_row_break_reading(http, action_sim, reading, cr_rows, lf_rows):
+def test_action_v1_p2p_row_break_reading(
+    http: requests.Session,
+    action_sim: Callable[..., ActionV1Simulator],
+    reading: str,
+    cr_rows: Any,
+    lf_rows: Any,
+) -> None:
     sim = action_sim(p2p_row_break=reading)
     by_cr = action_call(http, sim, "p2p", mobileContentList="13800000001#a\r13800000002#b", extno="106900")
     by_lf = action_call(http, sim, "p2p", mobileContentList="13800000003#c\n13800000004#d", extno="106900")
@@ -533,7 +586,9 @@ def test_action_v1_p2p_row_break_reading(http, action_sim, reading, cr_rows, lf_
 
 
 @pytest.mark.parametrize("reading", ["reject_call", "skip_row"])
-def test_action_v1_p2p_bad_row_reading(http, action_sim, reading):
+def test_action_v1_p2p_bad_row_reading(
+    http: requests.Session, action_sim: Callable[..., ActionV1Simulator], reading: str
+) -> None:
     sim = action_sim(p2p_bad_row=reading)
     # Given a text with a line break inside it: its second line becomes a row of its own
     listing = "13800000001#第一行\n第二行\n13800000002#b"
@@ -548,7 +603,7 @@ def test_action_v1_p2p_bad_row_reading(http, action_sim, reading):
         ]
 
 
-def test_action_v1_p2p_md5_drops_the_line_breaks(http):
+def test_action_v1_p2p_md5_drops_the_line_breaks(http: requests.Session) -> None:
     # 004 L111-L112: MD5(password+extno+mobileContentList) with the line breaks removed
     with ActionV1Simulator(ACTION, {"extno": "106900", "md5_password": True}) as sim:
         listing = "13800000001#a\r\n13800000002#b"
@@ -580,7 +635,9 @@ def test_action_v1_p2p_md5_drops_the_line_breaks(http):
 
 
 @pytest.mark.parametrize(("reading", "result"), [("PRECHARGE", 15), ("POSTCHARGE", 0)])
-def test_action_v1_charge_type_reading(http, action_sim, reading, result):
+def test_action_v1_charge_type_reading(
+    http: requests.Session, action_sim: Callable[..., ActionV1Simulator], reading: str, result: int
+) -> None:
     sim = action_sim(charge_type=reading)
     balance = action_call(http, sim, "balance").json()
     # Then a post-paid account shows the document's negative balance (L218) and chargeType
@@ -595,7 +652,13 @@ def test_action_v1_charge_type_reading(http, action_sim, reading, result):
 
 
 @pytest.mark.parametrize(("reading", "attempts"), [("none", 1), ("twice", 3)])
-def test_action_v1_repush_reading(http, receiver, action_sim, reading, attempts):
+def test_action_v1_repush_reading(
+    http: requests.Session,
+    receiver: Receiver,
+    action_sim: Callable[..., ActionV1Simulator],
+    reading: str,
+    attempts: int,
+) -> None:
     receiver.respond(200, "FAIL")
     sim = action_sim(repush=reading)
     sim.configure(push_report_url=receiver.url + "/cb")
@@ -607,7 +670,7 @@ def test_action_v1_repush_reading(http, receiver, action_sim, reading, attempts)
 # --------------------------------------------------------------------------- pulls (000, 001, 003)
 
 
-def _pull_reports(http, sim):
+def _pull_reports(http: requests.Session, sim: BaseSimulator) -> Any:
     if isinstance(sim, PaaswV1Simulator):
         return http.get(sim.url + "/sms/deliver", params={"token": p1_token(http, sim)}).json()
     if isinstance(sim, PaaswV2Simulator):
@@ -615,7 +678,7 @@ def _pull_reports(http, sim):
     return pwd_call(http, sim, "report")["data"]
 
 
-def _send_one(http, sim):
+def _send_one(http: requests.Session, sim: BaseSimulator) -> Any:
     if isinstance(sim, PaaswV1Simulator):
         assert p1_send(http, sim, ["13900000001"]).json()["code"] == "10000"
     elif isinstance(sim, PaaswV2Simulator):
@@ -628,7 +691,9 @@ def _send_one(http, sim):
 @pytest.mark.parametrize(
     ("cls", "creds"), [(PaaswV1Simulator, P1), (PaaswV2Simulator, P2), (PwdV1Simulator, PWD)]
 )
-def test_pull_handout_reading(http, cls, creds, reading, pulls_with_it):
+def test_pull_handout_reading(
+    http: requests.Session, cls: Any, creds: Any, reading: str, pulls_with_it: int
+) -> None:
     with cls(creds, readings={"pull_handout": reading}) as sim:
         sim.configure(delivery="pull", report_delay=0.05)
         _send_one(http, sim)

@@ -13,11 +13,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
 from local_runner.dynamodb_local import repair_stream_record
+from sms_gateway import runtime
+from sms_gateway.runtime import Runtime
 from tests.support import iam
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
@@ -67,13 +69,13 @@ def load_handler(function: str) -> Callable[[dict[str, Any], Any], Any]:
 
 
 def load_event(relative: str) -> dict[str, Any]:
-    return json.loads((ROOT / "events" / relative).read_text())
+    return cast(dict[str, Any], json.loads((ROOT / "events" / relative).read_text()))
 
 
 class AwsEnv:
     """Created inside mock_aws(): the resources the handlers expect, named in their environment."""
 
-    def __init__(self, monkeypatch: Any) -> None:
+    def __init__(self, monkeypatch: Any, stack: contextlib.ExitStack) -> None:
         self.db = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
         self.ssm = boto3.client("ssm")
@@ -112,9 +114,18 @@ class AwsEnv:
             {"AccountsParameterName": ACCOUNTS_PARAMETER},
         )
         iam.use_roles(self.roles)
+        self._stack = stack
+        self.runtime = self.new_instance()
         self._iterators: dict[str, str] = {}
         self._publish = load_handler("publish")
         self.published: list[dict[str, Any]] = []
+
+    def new_instance(self, clients: Callable[[str], Any] | None = None) -> Runtime:
+        """A new Lambda instance from here on: the handlers get a composition root of their own,
+        built from this environment, cold (no token, accounts or client of the last one), its
+        boto3 clients made by ``clients`` if given."""
+        self.runtime = self._stack.enter_context(runtime.use(Runtime.from_environment(clients)))
+        return self.runtime
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -211,27 +222,6 @@ def action_v1_account(base_url: str, **overrides: Any) -> dict[str, Any]:
     }
     account.update(overrides)
     return account
-
-
-def reset_process_caches() -> None:
-    """Lambda keeps module state warm; each test starts cold."""
-    from aws_lambda_powertools.utilities import parameters
-
-    from sms_gateway import accounts, runtime
-    from sms_gateway.aws import client
-    from sms_gateway.settings import get_settings
-    from sms_gateway.tokens import TokenCache
-
-    get_settings.cache_clear()
-    client.cache_clear()
-    runtime.store.cache_clear()
-    runtime.vendor_http.cache_clear()
-    runtime.publisher.cache_clear()
-    accounts._parsed = None
-    TokenCache._memory.clear()
-    parameters.clear_caches()
-    for name in ("ssm",):
-        parameters.base.DEFAULT_PROVIDERS.pop(name, None)
 
 
 __all__ = ["Path"]

@@ -1,7 +1,7 @@
 """Read template.yaml, so test infrastructure is built from the same definitions as the stack."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -17,14 +17,15 @@ def _tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         return {suffix: loader.construct_scalar(node)}
     if isinstance(node, yaml.SequenceNode):
         return {suffix: loader.construct_sequence(node, deep=True)}
-    return {suffix: loader.construct_mapping(node, deep=True)}  # type: ignore[arg-type]
+    return {suffix: loader.construct_mapping(cast(yaml.MappingNode, node), deep=True)}
 
 
 _CfnLoader.add_multi_constructor("!", _tag)
 
 
 def template() -> dict[str, Any]:
-    return yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    loaded = yaml.load((ROOT / "template.yaml").read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    return cast(dict[str, Any], loaded)
 
 
 def table_definition(table_name: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 """The accounts document: validated once, errors name fields but never print values (secrets)."""
 
+from typing import Any
+
 import pytest
 
 from sms_gateway.accounts import AccountRegistry
@@ -44,7 +46,9 @@ def test_no_default_among_several_is_an_unknown_account() -> None:
         ([{**BASE, "name": "a", "base_url": "ftp://x"}], "base_url"),
     ],
 )
-def test_invalid_documents_are_refused_without_their_values(accounts: list, message: str) -> None:
+def test_invalid_documents_are_refused_without_their_values(
+    accounts: list[dict[str, Any]], message: str
+) -> None:
     with pytest.raises(ConfigurationError, match=message) as caught:
         AccountRegistry.parse({"accounts": accounts})
     assert "p4ss-secret" not in str(caught.value)

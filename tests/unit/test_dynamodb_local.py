@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 def test_an_empty_map_written_as_an_empty_object_in_a_stream_image_is_a_map_again() -> None:
     # Given a stream record as DynamoDB Local writes it: empty maps as {} at any depth
-    record = {
+    record: dict[str, Any] = {
         "eventName": "MODIFY",
         "dynamodb": {
             "Keys": {"pk": {"S": "a"}},

@@ -252,8 +252,13 @@ def test_recipients_past_the_30_day_window_become_unknown_without_asking() -> No
         PendingRecipient("m-2", "+8613800138000", "240924170907169918", _iso(now - timedelta(days=45))),
     ]
     asked: list[int] = []
+
     # When the reports are pulled
-    reports = adapter().pull_reports(lambda limit: asked.append(limit) or rows)
+    def pending(limit: int) -> list[PendingRecipient]:
+        asked.append(limit)
+        return rows
+
+    reports = adapter().pull_reports(pending)
     # Then both are final unknown, with a clear code, and the vendor was not called
     assert [(r.recipient, r.status, r.vendor_status) for r in reports] == [
         ("+2348031000010", Status.UNKNOWN, "no_report"),

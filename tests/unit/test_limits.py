@@ -157,7 +157,8 @@ def test_a_vendor_answer_is_read_in_its_charset_within_bounds(
 ) -> None:
     import requests
 
-    from sms_gateway.http import MAX_PULL_BYTES, _payload
+    from sms_gateway.http import _payload
+    from sms_gateway.limits import MAX_PULL_BYTES
 
     response = requests.Response()
     response._content = content

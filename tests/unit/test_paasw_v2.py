@@ -584,5 +584,5 @@ def test_form_values_are_sent_url_encoded_as_text(session: FakeSession) -> None:
     # requests encodes the dict it is given; check what would go on the wire
     adapter(session, body_format="form").submit(submission(sign="圆通"))
     fields = session.last("/msg/send")["fields"]
-    encoded = requests.models.RequestEncodingMixin._encode_params(fields)
+    encoded = str(requests.Request("POST", "http://vendor", data=fields).prepare().body)
     assert parse_qs(encoded)["msg"] == ["【圆通】你的快件已签收，谢谢使用"]

@@ -1,6 +1,7 @@
 """Which committed changes become which events (publishing.events_for), from the sample stream event."""
 
 import copy
+from typing import Any
 
 import pytest
 
@@ -10,7 +11,7 @@ from tests.support.aws import load_event
 pytestmark = pytest.mark.unit
 
 
-def sample() -> dict:
+def sample() -> dict[str, Any]:
     return copy.deepcopy(load_event("publish/dynamodb-stream.json")["Records"][0])
 
 
@@ -81,10 +82,10 @@ class EventsStandIn:
     """EventBridge refusing the entries whose detail-type is listed."""
 
     def __init__(self, refuse: set[str] | None = None) -> None:
-        self.calls: list[list[dict]] = []
+        self.calls: list[list[dict[str, Any]]] = []
         self.refuse = refuse or set()
 
-    def put_events(self, Entries: list[dict]) -> dict:  # noqa: N803 - boto3's parameter name
+    def put_events(self, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803 - boto3's parameter name
         self.calls.append(Entries)
         results = [
             {"ErrorCode": "Throttled"} if e["DetailType"] in self.refuse else {"EventId": "x"}
@@ -93,7 +94,7 @@ class EventsStandIn:
         return {"FailedEntryCount": sum("ErrorCode" in r for r in results), "Entries": results}
 
 
-def stream_records(count: int) -> list[dict]:
+def stream_records(count: int) -> list[dict[str, Any]]:
     records = []
     for n in range(count):
         record = sample()

@@ -322,7 +322,7 @@ def test_3001_numbers_take_two_calls_of_at_most_3000(sim: PwdV1Simulator) -> Non
 
     registry = AccountRegistry.parse({"accounts": [make_account(sim.url).model_dump()]})
     store = MemoryStore()
-    service = SendService(store, registry, lambda a: PwdV1Adapter(a, VendorHttp()), lambda b, d: None)  # type: ignore[arg-type]
+    service = SendService(store, registry, lambda a: PwdV1Adapter(a, VendorHttp()), lambda b, d: None)
     numbers = [f"139{n:08d}" for n in range(3001)]  # no two share a masked form
     body = {"id": "bulk-1", "to": numbers, "content": "大促通知", "kind": "marketing"}
     # When one request for 3,001 numbers is processed

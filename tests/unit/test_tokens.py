@@ -1,5 +1,7 @@
 """The token cache shared by every instance: one fetch per token life, renewed when refused."""
 
+from collections.abc import Callable
+
 import pytest
 
 from sms_gateway.tokens import TokenCache
@@ -22,6 +24,16 @@ class TableStandIn:
             del self.items[account]
 
 
+def fetching(fetched: list[str], token: str, lifetime: int) -> Callable[[], tuple[str, int]]:
+    """The vendor's token endpoint, counting its calls in ``fetched``."""
+
+    def fetch() -> tuple[str, int]:
+        fetched.append(token)
+        return token, lifetime
+
+    return fetch
+
+
 @pytest.fixture(autouse=True)
 def cold_instance() -> None:
     TokenCache._memory.clear()
@@ -29,19 +41,19 @@ def cold_instance() -> None:
 
 def test_a_second_instance_reuses_the_token_from_the_table() -> None:
     # Given one instance that fetched a token
-    table, fetched = TableStandIn(), []
-    TokenCache(table, "a").get(lambda: fetched.append(1) or ("t1", 7200))
+    table, fetched = TableStandIn(), list[str]()
+    TokenCache(table, "a").get(fetching(fetched, "t1", 7200))
     # When another instance (cold memory) asks
     TokenCache._memory.clear()
-    token = TokenCache(table, "a").get(lambda: fetched.append(1) or ("t2", 7200))
+    token = TokenCache(table, "a").get(fetching(fetched, "t2", 7200))
     # Then it gets the shared token without fetching
     assert (token, len(fetched)) == ("t1", 1)
 
 
 def test_a_token_handed_out_near_its_end_is_not_fetched_on_every_call() -> None:
-    table, fetched = TableStandIn(), []
+    table, fetched = TableStandIn(), list[str]()
     for _ in range(3):
-        TokenCache(table, "a").get(lambda: fetched.append(1) or ("t", 200))
+        TokenCache(table, "a").get(fetching(fetched, "t", 200))
     assert len(fetched) == 1
 
 

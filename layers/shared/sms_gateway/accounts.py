@@ -12,7 +12,6 @@ from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
 from sms_gateway.routing.config import Route, TemplateMap, validate_routing
-from sms_gateway.settings import get_settings
 from sms_gateway.vendors import catalogue
 from sms_gateway.vendors.settings import problems
 from sms_gateway.vendors.toolkit import bare_sign
@@ -151,28 +150,3 @@ class AccountRegistry:
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._by_name.values())
-
-
-def load_registry() -> AccountRegistry:
-    """The registry from SSM, cached per instance for ACCOUNTS_CACHE_SECONDS (Powertools Parameters)."""
-    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415 - lazy: cold start
-
-    settings = get_settings()
-    try:
-        raw = parameters.get_parameter(
-            settings.accounts_parameter_name,
-            decrypt=True,
-            transform="json",
-            max_age=settings.accounts_cache_seconds,
-        )
-    except parameters.exceptions.TransformParameterError as exc:
-        raise ConfigurationError("accounts document is not valid JSON") from exc
-    except parameters.exceptions.GetParameterError as exc:
-        raise ConfigurationError(f"cannot read {settings.accounts_parameter_name}: {exc}") from exc
-    global _parsed  # noqa: PLW0603 - per-instance cache, keyed on Powertools' cached object
-    if _parsed is None or _parsed[0] is not raw:
-        _parsed = (raw, AccountRegistry.parse(raw))
-    return _parsed[1]
-
-
-_parsed: tuple[Any, AccountRegistry] | None = None

@@ -1,7 +1,7 @@
 """Environment variables parsed once into a typed model."""
 
 import os
-from functools import lru_cache
+from typing import Self
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -28,6 +28,15 @@ class Settings(BaseModel):
     # Recipient records written in parallel by one invocation (a 10,000-number request).
     store_write_threads: int = Field(default=8, ge=1, le=64)
 
+    @classmethod
+    def from_environment(cls) -> Self:
+        """Parsed once per process, by the composition root (sms_gateway.runtime)."""
+        values = {field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid environment: {exc.errors(include_url=False)}") from exc
+
 
 _ENV = {
     "table_name": "TABLE_NAME",
@@ -44,12 +53,3 @@ _ENV = {
     "send_time_reserve_seconds": "SEND_TIME_RESERVE_SECONDS",
     "store_write_threads": "STORE_WRITE_THREADS",
 }
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    values = {field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)}
-    try:
-        return Settings.model_validate(values)
-    except ValidationError as exc:
-        raise ConfigurationError(f"invalid environment: {exc.errors(include_url=False)}") from exc

@@ -23,23 +23,27 @@ class TokenBackend(Protocol):
 
 
 class TokenCache:
-    # Per process, shared by every adapter instance of every account.
+    # Without a memory of its own (the composition root passes its process's), every instance
+    # shares this one.
     _memory: ClassVar[dict[str, tuple[str, int]]] = {}
 
-    def __init__(self, backend: TokenBackend, account: str) -> None:
+    def __init__(
+        self, backend: TokenBackend, account: str, memory: dict[str, tuple[str, int]] | None = None
+    ) -> None:
         self._backend = backend
         self._account = account
+        self._held = TokenCache._memory if memory is None else memory
 
     def get(self, fetch: Callable[[], tuple[str, int]]) -> str:
         """A valid token; ``fetch`` returns (token, lifetime in seconds) from the vendor."""
         now = int(time.time())
-        cached = self._memory.get(self._account)
+        cached = self._held.get(self._account)
         if cached and cached[1] - EXPIRY_MARGIN_SECONDS > now:
             return cached[0]
         shared = self._backend.get_token(self._account)
         if shared and shared[1] - EXPIRY_MARGIN_SECONDS > now:
             register_secret(shared[0])
-            self._memory[self._account] = shared
+            self._held[self._account] = shared
             return shared[0]
         token, lifetime = fetch()
         register_secret(token)
@@ -48,10 +52,10 @@ class TokenCache:
         # asked again on every call inside the margin: keep it until it dies (a refusal renews it).
         valid_until = now + lifetime + (EXPIRY_MARGIN_SECONDS if lifetime <= EXPIRY_MARGIN_SECONDS else 0)
         self._backend.put_token(self._account, token, valid_until)
-        self._memory[self._account] = (token, valid_until)
+        self._held[self._account] = (token, valid_until)
         return token
 
     def invalidate(self, token: str) -> None:
-        if self._memory.get(self._account, ("",))[0] == token:
-            del self._memory[self._account]
+        if self._held.get(self._account, ("",))[0] == token:
+            del self._held[self._account]
         self._backend.drop_token(self._account, token)
