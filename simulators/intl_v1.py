@@ -178,6 +178,24 @@ class IntlV1Simulator(BaseSimulator):
     def h_send(self, req: SimRequest):
         self._authenticate(req)
         body = self._body(req)
+        scheduled, send_time = self._check_send_fields(body)
+        mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
+        bad = self._check_numbers(mobiles)
+        msg_id = self._new_msg_id()
+        for mobile in mobiles:
+            self.new_message(
+                msg_id,
+                mobile,
+                body["content"],
+                outcome=BAD_NUMBER_CODE if mobile in bad else None,
+                scheduled=scheduled,
+                scheduled_text=send_time or None,
+                sender_id=body.get("senderID"),
+            )
+        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})  # 002 L173-L179
+
+    def _check_send_fields(self, body: dict[str, Any]) -> tuple[float | None, str]:
+        """The send body's fields as 002 types them; (scheduled epoch or None, sendTime text)."""
         for name in ("mobile", "content"):  # 002 L108-L118 必选
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise self.reject(1001, f"{name} is required (a string)")
@@ -193,7 +211,10 @@ class IntlV1Simulator(BaseSimulator):
                 raise self.reject(1011, f"sendTime must be yyyyMMddHHmmss, not {send_time!r}") from None
         if self.reading("content_sign") == "required" and not SIGN_IN_CONTENT.match(body["content"]):
             raise self.reject(1006, "content must be 【签名】+内容")  # 002 L118, 1006 L502
-        mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
+        return scheduled, send_time
+
+    def _check_numbers(self, mobiles: list[str]) -> list[str]:
+        """Refuse the call as 002 says; the malformed numbers kept under bad_number=per_number."""
         if len(mobiles) > MAX_NUMBERS:  # 002 L111 "最多1000个"
             raise self.reject(1001, f"mobile has {len(mobiles)} numbers; at most {MAX_NUMBERS} per call")
         bad = [m for m in mobiles if not _is_mobile(m)]
@@ -203,18 +224,7 @@ class IntlV1Simulator(BaseSimulator):
             code = self.submit_result_for(mobile)
             if code is not None and str(code) != str(OK):
                 raise self.reject(code, f"submit rejected for {mobile} (simulator rule)")
-        msg_id = self._new_msg_id()
-        for mobile in mobiles:
-            self.new_message(
-                msg_id,
-                mobile,
-                body["content"],
-                outcome=BAD_NUMBER_CODE if mobile in bad else None,
-                scheduled=scheduled,
-                scheduled_text=send_time or None,
-                sender_id=body.get("senderID"),
-            )
-        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})  # 002 L173-L179
+        return bad
 
     def h_balance(self, req: SimRequest):
         self._authenticate(req)
