@@ -57,6 +57,10 @@ class RunnerConfig:
     dynamodb_local: bool = True
 
 
+#: event source service -> the poller that plays it
+_POLLERS: dict[str, type[SqsPoller] | type[StreamPoller]] = {"sqs": SqsPoller, "dynamodb": StreamPoller}
+
+
 class LocalRunner:
     def __init__(self, config: RunnerConfig) -> None:
         self.config = config
@@ -226,22 +230,7 @@ class LocalRunner:
 
     def _start_triggers(self, stack: DeployedStack) -> None:
         assert self.functions is not None
-        for mapping in stack.mappings:
-            if not mapping.enabled:
-                log.info("%s: disabled in the template; not played", mapping.logical_id)
-                continue
-            for pattern in mapping.filters:
-                filters.validate(pattern, f"{mapping.logical_id} FilterCriteria")
-            if mapping.service == "sqs":
-                self.pollers.append(
-                    SqsPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
-                )
-            elif mapping.service == "dynamodb":
-                self.pollers.append(
-                    StreamPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
-                )
-            else:
-                log.warning("%s: %s event sources are not emulated", mapping.logical_id, mapping.service)
+        self._add_pollers(stack)
         if stack.routes:
             self.http = HttpApiServer(
                 stack.routes, self.functions, port=self.config.api_port, account_id=stack.account_id
@@ -267,6 +256,22 @@ class LocalRunner:
         for schedule in self.schedules:
             schedule.start()
             log.info("trigger: %s", schedule.describe())
+
+    def _add_pollers(self, stack: DeployedStack) -> None:
+        assert self.functions is not None
+        for mapping in stack.mappings:
+            if not mapping.enabled:
+                log.info("%s: disabled in the template; not played", mapping.logical_id)
+                continue
+            for pattern in mapping.filters:
+                filters.validate(pattern, f"{mapping.logical_id} FilterCriteria")
+            poller_class = _POLLERS.get(mapping.service)
+            if poller_class is None:
+                log.warning("%s: %s event sources are not emulated", mapping.logical_id, mapping.service)
+                continue
+            self.pollers.append(
+                poller_class(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
+            )
 
     def _send_queue_url(self) -> str | None:
         for poller in self.pollers:
