@@ -7,10 +7,12 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 import requests
+
+from tests.support.http_stub import HttpStub, Received, Reply
 
 
 class Receiver:
@@ -18,51 +20,36 @@ class Receiver:
     ``requests`` lists every POST it got (path, headers, body text, parsed JSON)."""
 
     def __init__(self) -> None:
-        self.requests: list[dict] = []
+        self.requests: list[dict[str, Any]] = []
         self._answer = (200, "OK", "text/plain")
         self._lock = threading.Lock()
-        receiver = self
+        self._stub = HttpStub(responder=self._reply).start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-                try:
-                    parsed = json.loads(body)
-                except ValueError:
-                    parsed = None
-                with receiver._lock:
-                    receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body, "json": parsed}
-                    )
-                    status, text, content_type = receiver._answer
-                payload = text.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def _reply(self, request: Received) -> Reply:
+        body = request.text
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        with self._lock:
+            self.requests.append(
+                {"path": request.target, "headers": request.raw_headers, "body": body, "json": parsed}
+            )
+            status, text, content_type = self._answer
+        return Reply(status, text, content_type)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._stub.url
 
     def respond(self, status: int = 200, body: str = "OK", content_type: str = "text/plain") -> None:
         with self._lock:
             self._answer = (status, body, content_type)
 
-    def respond_json(self, obj, status: int = 200) -> None:
+    def respond_json(self, obj: Any, status: int = 200) -> None:
         self.respond(status, json.dumps(obj), "application/json")
 
-    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict]:
+    def wait_for(self, count: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         # Returns as soon as ``count`` requests arrived: the bound only matters on a failure.
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.requests) < count:
@@ -70,8 +57,7 @@ class Receiver:
         return list(self.requests)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._stub.stop()
 
 
 @pytest.fixture
