@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -61,14 +62,14 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver() -> Iterator[Receiver]:
     r = Receiver()
     yield r
     r.close()
 
 
 @pytest.fixture
-def http():
+def http() -> Iterator[requests.Session]:
     session = requests.Session()
     session.trust_env = False  # never send loopback traffic through a proxy from the environment
     yield session
@@ -78,10 +79,11 @@ def http():
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
-def _wait_until(predicate, timeout: float = 30.0) -> bool:
+def _wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -93,12 +95,12 @@ def _wait_until(predicate, timeout: float = 30.0) -> bool:
 # Helpers are handed out as fixtures, so the tests import nothing from this directory
 # (it works under any pytest import mode, next to other test folders' conftest files).
 @pytest.fixture
-def free_port():
+def free_port() -> Callable[[], int]:
     return _free_port
 
 
 @pytest.fixture
-def wait_until():
+def wait_until() -> Callable[..., bool]:
     return _wait_until
 
 
