@@ -67,7 +67,83 @@ ROW_BREAKS = {"any": re.compile(r"\r\n|\r|\n"), "cr": re.compile(r"\r\n|\r"), "l
 POSTPAID_BALANCE = -153278040  # 004 L218, the document's post-paid example
 
 
-class ActionV1Simulator(BaseSimulator):
+class _ActionV1Records(BaseSimulator):
+    """Balance, pulls, record formats and pushes of action_v1 (004); the vendor class holds the sends."""
+
+    def _balance(self, params: dict):
+        self._authenticate(params, "", numeric=True)
+        with self._lock:  # 004 L218: status a number here
+            return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
+
+    def _report(self, params: dict):
+        self._authenticate(params, "")
+        size = _size(params.get("size"), 10, 10000)  # 004 L262
+        records = self.with_bad_record(
+            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
+        )
+        with self._lock:  # 004 L273-L303
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+
+    def _mo(self, params: dict):
+        self._authenticate(params, "")
+        size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
+        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
+        with self._lock:  # 004 L382-L412
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+
+    # ------------------------------------------------------------------ records & pushes
+
+    def _new_mid(self) -> str:
+        # 16 upper-case hex digits like "4C2CA88382720003"
+        return f"{int(self.now()) & 0xFFFFFFFF:08X}{next(self._ids) & 0xFFFFFFFF:08X}"
+
+    def new_mo_id(self) -> str:
+        return self._new_mid()
+
+    def _report_record(self, msg: dict) -> dict:
+        return {  # 004 L277-L285, L466-L474
+            "flag": 1,
+            "mid": msg["id"],
+            "spid": self.credentials.get("account", ""),
+            "accessCode": msg.get("access_code", self.extno),
+            "mobile": msg["mobile"],
+            "stat": str(msg["code"]),
+            "time": self.fmt_time(msg["reported_at"]),
+        }
+
+    def _mo_record(self, mo: dict) -> dict:
+        return {  # 004 L386-L394, L457-L465
+            "flag": 0,
+            "mid": mo["id"],
+            "spid": self.credentials.get("account", ""),
+            "accessCode": mo["ext_no"] or self.extno,
+            "mobile": mo["mobile"],
+            "content": mo["content"],
+            "time": self.fmt_time(mo["received_at"]),
+        }
+
+    def push_targets(self):
+        # The vendor has a single push address for reports and MO (004 L452-L454).
+        if self.delivery != "push":
+            return None, None
+        url = self.push_report_url or self.push_mo_url
+        return url, url
+
+    def build_pushes(self, reports: list[dict], mos: list[dict]) -> list[dict]:
+        records = [self._mo_record(mo) for mo in mos] + [self._report_record(m) for m in reports]
+        url = self.push_report_url or self.push_mo_url
+        pushes = []
+        for chunk in iter_chunks(records, 100):
+            flags = {r["flag"] for r in chunk}
+            kind = "mixed" if len(flags) == 2 else ("report" if 1 in flags else "mo")
+            pushes.append({"kind": kind, "url": url, "body": chunk})
+        return pushes
+
+    def ack_ok(self, kind, status, answer):  # 004 L507-L509: 响应文本OK
+        return status == 200 and answer.strip() == "OK"
+
+
+class ActionV1Simulator(_ActionV1Records):
     vendor = "action_v1"
     PARAM_ERROR = STATUS_FORMAT
     DEFAULT_BALANCE = 1_000_000  # 厘 (004 L65) = 1000 yuan
@@ -255,78 +331,6 @@ class ActionV1Simulator(BaseSimulator):
             listing.append({"mid": mid, "mobile": mobile, "result": result})
         with self._lock:  # 004 L47-L61
             return json_reply({"status": STATUS_OK, "balance": self.balance, "list": listing})
-
-    def _balance(self, params: dict):
-        self._authenticate(params, "", numeric=True)
-        with self._lock:  # 004 L218: status a number here
-            return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
-
-    def _report(self, params: dict):
-        self._authenticate(params, "")
-        size = _size(params.get("size"), 10, 10000)  # 004 L262
-        records = self.with_bad_record(
-            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
-        )
-        with self._lock:  # 004 L273-L303
-            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
-
-    def _mo(self, params: dict):
-        self._authenticate(params, "")
-        size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
-        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
-        with self._lock:  # 004 L382-L412
-            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
-
-    # ------------------------------------------------------------------ records & pushes
-
-    def _new_mid(self) -> str:
-        # 16 upper-case hex digits like "4C2CA88382720003"
-        return f"{int(self.now()) & 0xFFFFFFFF:08X}{next(self._ids) & 0xFFFFFFFF:08X}"
-
-    def new_mo_id(self) -> str:
-        return self._new_mid()
-
-    def _report_record(self, msg: dict) -> dict:
-        return {  # 004 L277-L285, L466-L474
-            "flag": 1,
-            "mid": msg["id"],
-            "spid": self.credentials.get("account", ""),
-            "accessCode": msg.get("access_code", self.extno),
-            "mobile": msg["mobile"],
-            "stat": str(msg["code"]),
-            "time": self.fmt_time(msg["reported_at"]),
-        }
-
-    def _mo_record(self, mo: dict) -> dict:
-        return {  # 004 L386-L394, L457-L465
-            "flag": 0,
-            "mid": mo["id"],
-            "spid": self.credentials.get("account", ""),
-            "accessCode": mo["ext_no"] or self.extno,
-            "mobile": mo["mobile"],
-            "content": mo["content"],
-            "time": self.fmt_time(mo["received_at"]),
-        }
-
-    def push_targets(self):
-        # The vendor has a single push address for reports and MO (004 L452-L454).
-        if self.delivery != "push":
-            return None, None
-        url = self.push_report_url or self.push_mo_url
-        return url, url
-
-    def build_pushes(self, reports: list[dict], mos: list[dict]) -> list[dict]:
-        records = [self._mo_record(mo) for mo in mos] + [self._report_record(m) for m in reports]
-        url = self.push_report_url or self.push_mo_url
-        pushes = []
-        for chunk in iter_chunks(records, 100):
-            flags = {r["flag"] for r in chunk}
-            kind = "mixed" if len(flags) == 2 else ("report" if 1 in flags else "mo")
-            pushes.append({"kind": kind, "url": url, "body": chunk})
-        return pushes
-
-    def ack_ok(self, kind, status, answer):  # 004 L507-L509: 响应文本OK
-        return status == 200 and answer.strip() == "OK"
 
 
 def _size(value: Any, low: int, high: int, default: int = 1000) -> int:

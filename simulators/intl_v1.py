@@ -82,7 +82,60 @@ TIMESTAMP_FORMATS = {
 BAD_NUMBER_CODE = "UNDELIV"  # 002 L346 "如：DELIVRD, UNDELIV等"
 
 
-class IntlV1Simulator(BaseSimulator):
+class _IntlV1Reports(BaseSimulator):
+    """Report records, status lookups and pushes of intl_v1 (002)."""
+
+    # ------------------------------------------------------------------ reports
+
+    def _new_msg_id(self) -> str:
+        # 18 digits like "240924162017564896": yyMMddHHmmss + 6-digit counter
+        return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
+
+    def _status_record(self, msg: dict) -> dict:
+        if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
+            return {
+                "desc": "状态没返回",
+                "errorCode": "",
+                "mobile": msg["mobile"],
+                "msgId": msg["id"],
+                "status": 1,
+                "timestamp": "",
+            }
+        return self._report_record(msg)
+
+    def _report_record(self, msg: dict, failed_status: int = 2) -> dict:
+        code = str(msg["code"])
+        delivered = code == "DELIVRD"
+        fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
+        return {  # 002 L318-L346 (pull), L401-L429 (push)
+            "desc": "" if delivered else str(msg["outcome"]),
+            "errorCode": code,
+            "mobile": msg["mobile"],
+            "msgId": msg["id"],
+            "status": 0 if delivered else failed_status,
+            "timestamp": self.fmt_time(msg["reported_at"], fmt),
+        }
+
+    def report_push_bodies(self, reports):
+        # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
+        failed = int(self.reading("push_failed_status"))
+        return [self._report_record(m, failed_status=failed) for m in reports]
+
+    def push_request_headers(self):  # 002 L376-L390: the same appKey/appSecret headers
+        return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
+
+    def ack_ok(self, kind, status, answer):
+        # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
+        code = answer_code(answer)
+        if status == 200 and code == 0 and not isinstance(code, bool):
+            return True
+        if self.reading("repush_on") == "nonzero_code":
+            # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
+            return code is None
+        return False
+
+
+class IntlV1Simulator(_IntlV1Reports):
     vendor = "intl_v1"
     PARAM_ERROR = 1001
     HAS_MO = False
@@ -268,55 +321,6 @@ class IntlV1Simulator(BaseSimulator):
         if not found:  # 1012 NoReportError L526
             raise self.reject(1012, "none of the (msgId, mobile) pairs has a report in the last 30 days")
         return json_reply({"code": OK, "data": self.with_bad_record("report", found), "msg": "ok"})
-
-    # ------------------------------------------------------------------ reports
-
-    def _new_msg_id(self) -> str:
-        # 18 digits like "240924162017564896": yyMMddHHmmss + 6-digit counter
-        return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
-
-    def _status_record(self, msg: dict) -> dict:
-        if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
-            return {
-                "desc": "状态没返回",
-                "errorCode": "",
-                "mobile": msg["mobile"],
-                "msgId": msg["id"],
-                "status": 1,
-                "timestamp": "",
-            }
-        return self._report_record(msg)
-
-    def _report_record(self, msg: dict, failed_status: int = 2) -> dict:
-        code = str(msg["code"])
-        delivered = code == "DELIVRD"
-        fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
-        return {  # 002 L318-L346 (pull), L401-L429 (push)
-            "desc": "" if delivered else str(msg["outcome"]),
-            "errorCode": code,
-            "mobile": msg["mobile"],
-            "msgId": msg["id"],
-            "status": 0 if delivered else failed_status,
-            "timestamp": self.fmt_time(msg["reported_at"], fmt),
-        }
-
-    def report_push_bodies(self, reports):
-        # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
-        failed = int(self.reading("push_failed_status"))
-        return [self._report_record(m, failed_status=failed) for m in reports]
-
-    def push_request_headers(self):  # 002 L376-L390: the same appKey/appSecret headers
-        return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
-
-    def ack_ok(self, kind, status, answer):
-        # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
-        code = answer_code(answer)
-        if status == 200 and code == 0 and not isinstance(code, bool):
-            return True
-        if self.reading("repush_on") == "nonzero_code":
-            # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
-            return code is None
-        return False
 
 
 def _is_mobile(number: str) -> bool:

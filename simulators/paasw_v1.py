@@ -78,7 +78,61 @@ STALE_TOKEN_ANSWERS: dict[str, tuple[int, Any]] = {
 }
 
 
-class PaaswV1Simulator(BaseSimulator):
+class _PaaswV1Records(BaseSimulator):
+    """Report and MO records, ids and pushes of paasw_v1 (000)."""
+
+    # ------------------------------------------------------------------ reports & MO
+
+    def _new_biz_id(self) -> str:
+        # 20 digits like the document's "39036632588910887018"
+        return f"{int(self.now() * 1000):013d}{next(self._ids) % 10**7:07d}"
+
+    def queue_mo(self, mobile, content, ext_no=None, delay=0.0, sign=None, **extra):
+        # an MO carries the account's sign, else the sign of the first send
+        return super().queue_mo(
+            mobile, content, ext_no=ext_no, delay=delay, sign=sign or self.sign or "", **extra
+        )
+
+    def new_mo_id(self) -> str:
+        with self._lock:
+            self._mo_sequence += 1
+            return str(self._mo_sequence)
+
+    def _report_record(self, msg: dict) -> dict:
+        code = str(msg["code"])
+        return {
+            "phone_number": msg["mobile"],
+            "send_time": self.fmt_time(msg["submitted_at"]),
+            "report_time": self.fmt_time(msg["reported_at"]),
+            "success": code == OK,
+            "code": code,
+            "message": CODE_MESSAGES.get(code, "失败"),
+            "sms_size": str(sms_segments(msg["content"])),
+            "biz_id": msg["id"],
+        }
+
+    def _mo_record(self, mo: dict) -> dict:
+        return {
+            "phone_number": mo["mobile"],
+            "send_time": self.fmt_time(mo["received_at"]),
+            "content": mo["content"],
+            "sign": mo["sign"],
+            "sequence_id": int(mo["id"]),
+        }
+
+    # 000 L81 / L130: "单次推送可能会包含多个" (the batch size of 100 is the simulator's)
+    def report_push_bodies(self, reports):
+        return [[self._report_record(m) for m in chunk] for chunk in iter_chunks(reports, 100)]
+
+    def mo_push_bodies(self, mos):
+        return [[self._mo_record(mo) for mo in chunk] for chunk in iter_chunks(mos, 100)]
+
+    def ack_ok(self, kind, status, answer):
+        # 000 L97-L101 reports {"code":10000}, L143-L147 MO {"code":"10000"}: accept either form
+        return status == 200 and answer_code(answer) in (10000, "10000")
+
+
+class PaaswV1Simulator(_PaaswV1Records):
     vendor = "paasw_v1"
     PARAM_ERROR = UNDOCUMENTED_ERROR
     HAS_TOKENS = True
@@ -258,56 +312,6 @@ class PaaswV1Simulator(BaseSimulator):
         params = self._params(req)
         self._check_token(params)
         return json_reply({"code": OK, "message": "请求成功", "balance": self.balance})
-
-    # ------------------------------------------------------------------ reports & MO
-
-    def _new_biz_id(self) -> str:
-        # 20 digits like the document's "39036632588910887018"
-        return f"{int(self.now() * 1000):013d}{next(self._ids) % 10**7:07d}"
-
-    def queue_mo(self, mobile, content, ext_no=None, delay=0.0, sign=None, **extra):
-        # an MO carries the account's sign, else the sign of the first send
-        return super().queue_mo(
-            mobile, content, ext_no=ext_no, delay=delay, sign=sign or self.sign or "", **extra
-        )
-
-    def new_mo_id(self) -> str:
-        with self._lock:
-            self._mo_sequence += 1
-            return str(self._mo_sequence)
-
-    def _report_record(self, msg: dict) -> dict:
-        code = str(msg["code"])
-        return {
-            "phone_number": msg["mobile"],
-            "send_time": self.fmt_time(msg["submitted_at"]),
-            "report_time": self.fmt_time(msg["reported_at"]),
-            "success": code == OK,
-            "code": code,
-            "message": CODE_MESSAGES.get(code, "失败"),
-            "sms_size": str(sms_segments(msg["content"])),
-            "biz_id": msg["id"],
-        }
-
-    def _mo_record(self, mo: dict) -> dict:
-        return {
-            "phone_number": mo["mobile"],
-            "send_time": self.fmt_time(mo["received_at"]),
-            "content": mo["content"],
-            "sign": mo["sign"],
-            "sequence_id": int(mo["id"]),
-        }
-
-    # 000 L81 / L130: "单次推送可能会包含多个" (the batch size of 100 is the simulator's)
-    def report_push_bodies(self, reports):
-        return [[self._report_record(m) for m in chunk] for chunk in iter_chunks(reports, 100)]
-
-    def mo_push_bodies(self, mos):
-        return [[self._mo_record(mo) for mo in chunk] for chunk in iter_chunks(mos, 100)]
-
-    def ack_ok(self, kind, status, answer):
-        # 000 L97-L101 reports {"code":10000}, L143-L147 MO {"code":"10000"}: accept either form
-        return status == 200 and answer_code(answer) in (10000, "10000")
 
 
 def _carries_sign(content: str) -> bool:

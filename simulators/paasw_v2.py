@@ -70,7 +70,60 @@ STALE_TOKEN_ANSWERS: dict[str, tuple[int, Any]] = {
 }
 
 
-class PaaswV2Simulator(BaseSimulator):
+class _PaaswV2Records(BaseSimulator):
+    """Pulls, balance, report and MO records and pushes of paasw_v2 (001)."""
+
+    def h_deliver(self, req: SimRequest):
+        self._check_token(self._params(req))
+        data = self.with_bad_record("report", [self._report_record(m) for m in self.take_reports()])
+        return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
+
+    def h_mo(self, req: SimRequest):
+        self._check_token(self._params(req))
+        data = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos()])
+        return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
+
+    def h_balance(self, req: SimRequest):
+        self._check_token(self._params(req))
+        return json_reply({"code": OK, "message": "请求成功", "data": {"balance": self.balance}})
+
+    # ------------------------------------------------------------------ reports & MO
+
+    def _new_batch_id(self) -> int:
+        # "3" + 13-digit milliseconds + 6-digit counter: 20 digits, always above 2**64
+        return int(f"3{int(self.now() * 1000):013d}{next(self._ids) % 10**6:06d}")
+
+    def _report_record(self, msg: dict) -> dict:
+        return {
+            "mobile": msg["mobile"],
+            "chnRptDate": self.fmt_time(msg["reported_at"]),
+            "chnRptCode": str(msg["code"]),
+            # 001 L312 Long vs the example L329 string: the reading report_batch_id
+            "batchId": int(msg["id"]) if self.reading("report_batch_id") == "number" else msg["id"],
+        }
+
+    def _mo_record(self, mo: dict) -> dict:
+        return {
+            "mobile": mo["mobile"],
+            "extNo": mo["ext_no"],
+            "content": mo["content"],
+            "replyDate": self.fmt_time(mo["received_at"]),
+        }
+
+    def report_push_bodies(self, reports):
+        return [
+            {"count": len(chunk), "data": [self._report_record(m) for m in chunk]}
+            for chunk in iter_chunks(reports, 100)
+        ]
+
+    def mo_push_bodies(self, mos):
+        return [
+            {"count": len(chunk), "data": [self._mo_record(mo) for mo in chunk]}
+            for chunk in iter_chunks(mos, 100)
+        ]
+
+
+class PaaswV2Simulator(_PaaswV2Records):
     vendor = "paasw_v2"
     PARAM_ERROR = UNDOCUMENTED_ERROR
     HAS_TOKENS = True
@@ -264,52 +317,3 @@ class PaaswV2Simulator(BaseSimulator):
                 **extra,
             )
         return json_reply({"code": OK, "message": "请求成功", "data": {"batchId": batch_id}})
-
-    def h_deliver(self, req: SimRequest):
-        self._check_token(self._params(req))
-        data = self.with_bad_record("report", [self._report_record(m) for m in self.take_reports()])
-        return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
-
-    def h_mo(self, req: SimRequest):
-        self._check_token(self._params(req))
-        data = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos()])
-        return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
-
-    def h_balance(self, req: SimRequest):
-        self._check_token(self._params(req))
-        return json_reply({"code": OK, "message": "请求成功", "data": {"balance": self.balance}})
-
-    # ------------------------------------------------------------------ reports & MO
-
-    def _new_batch_id(self) -> int:
-        # "3" + 13-digit milliseconds + 6-digit counter: 20 digits, always above 2**64
-        return int(f"3{int(self.now() * 1000):013d}{next(self._ids) % 10**6:06d}")
-
-    def _report_record(self, msg: dict) -> dict:
-        return {
-            "mobile": msg["mobile"],
-            "chnRptDate": self.fmt_time(msg["reported_at"]),
-            "chnRptCode": str(msg["code"]),
-            # 001 L312 Long vs the example L329 string: the reading report_batch_id
-            "batchId": int(msg["id"]) if self.reading("report_batch_id") == "number" else msg["id"],
-        }
-
-    def _mo_record(self, mo: dict) -> dict:
-        return {
-            "mobile": mo["mobile"],
-            "extNo": mo["ext_no"],
-            "content": mo["content"],
-            "replyDate": self.fmt_time(mo["received_at"]),
-        }
-
-    def report_push_bodies(self, reports):
-        return [
-            {"count": len(chunk), "data": [self._report_record(m) for m in chunk]}
-            for chunk in iter_chunks(reports, 100)
-        ]
-
-    def mo_push_bodies(self, mos):
-        return [
-            {"count": len(chunk), "data": [self._mo_record(mo) for mo in chunk]}
-            for chunk in iter_chunks(mos, 100)
-        ]
