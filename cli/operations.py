@@ -11,12 +11,12 @@ from typing import Any
 from cli.target import CommandRefused
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.errors import PushRejected
-from sms_gateway.http import VendorHttp
 from sms_gateway.ingest import Ingest, parse
 from sms_gateway.models import PULLED_BATCH, PushRequest, batch_from_json
 from sms_gateway.observability import redact
 from sms_gateway.publishing import Publisher
-from sms_gateway.runtime import adapter_factory
+from sms_gateway.runtime import Runtime
+from sms_gateway.settings import Settings
 from sms_gateway.store import Store, deserialize, kept_body, serialize
 
 RECEIVE_VISIBILITY_SECONDS = 60
@@ -161,7 +161,8 @@ def replay(
     if account is None:
         raise CommandRefused(f"unknown account {account_name}")
     outcome = Outcome()
-    adapter = adapter_factory(store, VendorHttp(3.05, 10))(account)
+    # The adapter's token cache reads the same table through the command's own client.
+    adapter = Runtime(Settings(table_name=store.table.name), clients=lambda _service: db).adapter_for(account)
     ingest = Ingest(store)
     for item in _kept_items(store, db, f"INBOX#{account_name}", since, until):
         row = {"key": item["sk"], "kind": item.get("kind"), "was": item.get("state")}

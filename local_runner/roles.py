@@ -20,7 +20,7 @@ import logging
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from local_runner.iam import Principal
 
@@ -78,41 +78,48 @@ class Resolver:
     def condition(self, name: str) -> bool:
         return bool(self.resolve((self.template.get("Conditions") or {})[name]))
 
-    def resolve(self, value: Any) -> Any:  # noqa: PLR0911 - one branch per intrinsic
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [v for v in (self.resolve(i) for i in value) if v is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
-            if key == "Ref":
-                return _NO_VALUE if arg == "AWS::NoValue" else self._lookup(str(arg), "Ref")
-            if key == "Fn::GetAtt":
-                logical_id, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
-                return self._lookup(str(logical_id), str(attribute))
-            if key == "Fn::Sub":
-                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
-                return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub(m.group(1), variables), text)
-            if key == "Fn::Join":
-                return str(arg[0]).join(str(v) for v in self.resolve(arg[1]))
-            if key == "Fn::If":
-                return self.resolve(arg[1] if self.condition(str(arg[0])) else arg[2])
-            if key == "Fn::Equals":
-                left, right = self.resolve(arg)
-                return str(left) == str(right)
-            if key == "Fn::Not":
-                return not self.resolve(arg[0])
-            if key == "Fn::And":
-                return all(self.resolve(arg))
-            if key == "Fn::Or":
-                return any(self.resolve(arg))
-            if key == "Condition":
-                return self.condition(str(arg))
-            if key == "Fn::Select":
-                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
-            if key == "Fn::Split":
-                return str(self.resolve(arg[1])).split(str(arg[0]))
+            intrinsic = self._INTRINSICS.get(key)
+            if intrinsic is not None:
+                return intrinsic(self, arg)
         return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not _NO_VALUE}
+
+    def _ref(self, arg: Any) -> Any:
+        return _NO_VALUE if arg == "AWS::NoValue" else self._lookup(str(arg), "Ref")
+
+    def _get_att(self, arg: Any) -> Any:
+        logical_id, attribute = arg if isinstance(arg, list) else str(arg).split(".", 1)
+        return self._lookup(str(logical_id), str(attribute))
+
+    def _fn_sub(self, arg: Any) -> Any:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: self._sub(m.group(1), variables), text)
+
+    def _fn_equals(self, arg: Any) -> Any:
+        left, right = self.resolve(arg)
+        return str(left) == str(right)
+
+    #: one entry per intrinsic function the templates use
+    _INTRINSICS: ClassVar[dict[str, Callable[[Resolver, Any], Any]]] = {
+        "Ref": _ref,
+        "Fn::GetAtt": _get_att,
+        "Fn::Sub": _fn_sub,
+        "Fn::Join": lambda self, arg: str(arg[0]).join(str(v) for v in self.resolve(arg[1])),
+        "Fn::If": lambda self, arg: self.resolve(arg[1] if self.condition(str(arg[0])) else arg[2]),
+        "Fn::Equals": _fn_equals,
+        "Fn::Not": lambda self, arg: not self.resolve(arg[0]),
+        "Fn::And": lambda self, arg: all(self.resolve(arg)),
+        "Fn::Or": lambda self, arg: any(self.resolve(arg)),
+        "Condition": lambda self, arg: self.condition(str(arg)),
+        "Fn::Select": lambda self, arg: self.resolve(arg[1])[int(self.resolve(arg[0]))],
+        "Fn::Split": lambda self, arg: str(self.resolve(arg[1])).split(str(arg[0])),
+    }
 
     def _sub(self, name: str, variables: dict[str, Any]) -> str:
         if name in variables:
@@ -200,9 +207,8 @@ def stack_principals(stack: DeployedStack, aws: EmbeddedAws) -> dict[str, Princi
     """The principals of a stack the runner created: attributes read from the created resources."""
     buses = [b["Name"] for b in aws.client("events").list_event_buses().get("EventBuses", [])]
 
-    def attributes(logical_id: str, attribute: str) -> str | None:  # noqa: PLR0911 - per type
+    def attributes(logical_id: str, attribute: str) -> str | None:
         rtype, physical = stack.resources.get(logical_id, ("", None))
-        region, account = stack.region, stack.account_id
         if rtype == "AWS::Events::EventBus":
             # moto gives a bus no physical id: the stack's bus is the one named after the stack.
             name = physical or next((b for b in buses if b.startswith(f"{stack.name}-")), None)
@@ -211,27 +217,13 @@ def stack_principals(stack: DeployedStack, aws: EmbeddedAws) -> dict[str, Princi
             return (
                 name
                 if attribute in {"Ref", "Name"}
-                else f"arn:aws:events:{region}:{account}:event-bus/{name}"
+                else f"arn:aws:events:{stack.region}:{stack.account_id}:event-bus/{name}"
             )
         if physical is None:
             return None
         if attribute == "Ref":
             return physical
-        if rtype == "AWS::DynamoDB::Table":
-            if attribute == "Arn":
-                return f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
-            if attribute == "StreamArn":
-                return str(
-                    aws.client("dynamodb").describe_table(TableName=physical)["Table"]["LatestStreamArn"]
-                )
-        if rtype == "AWS::SQS::Queue":
-            name = physical.rstrip("/").rsplit("/", 1)[-1]
-            return name if attribute == "QueueName" else f"arn:aws:sqs:{region}:{account}:{name}"
-        if rtype == "AWS::Lambda::Function" and attribute == "Arn":
-            return f"arn:aws:lambda:{region}:{account}:function:{physical}"
-        if rtype == "AWS::IAM::Role" and attribute == "Arn":
-            return f"arn:aws:iam::{account}:role/{physical}"
-        return None
+        return _resource_attribute(stack, aws, rtype, physical, attribute)
 
     return function_principals(
         stack.translated,
@@ -242,3 +234,23 @@ def stack_principals(stack: DeployedStack, aws: EmbeddedAws) -> dict[str, Princi
         stack_name=stack.name,
         function_names={lid: spec.name for lid, spec in stack.functions.items()},
     )
+
+
+def _resource_attribute(
+    stack: DeployedStack, aws: EmbeddedAws, rtype: str, physical: str, attribute: str
+) -> str | None:
+    """An attribute other than Ref of a created resource, from its type and physical id."""
+    region, account = stack.region, stack.account_id
+    if rtype == "AWS::DynamoDB::Table":
+        if attribute == "Arn":
+            return f"arn:aws:dynamodb:{region}:{account}:table/{physical}"
+        if attribute == "StreamArn":
+            return str(aws.client("dynamodb").describe_table(TableName=physical)["Table"]["LatestStreamArn"])
+    if rtype == "AWS::SQS::Queue":
+        name = physical.rstrip("/").rsplit("/", 1)[-1]
+        return name if attribute == "QueueName" else f"arn:aws:sqs:{region}:{account}:{name}"
+    if rtype == "AWS::Lambda::Function" and attribute == "Arn":
+        return f"arn:aws:lambda:{region}:{account}:function:{physical}"
+    if rtype == "AWS::IAM::Role" and attribute == "Arn":
+        return f"arn:aws:iam::{account}:role/{physical}"
+    return None

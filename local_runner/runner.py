@@ -57,6 +57,10 @@ class RunnerConfig:
     dynamodb_local: bool = True
 
 
+#: event source service -> the poller that plays it
+_POLLERS: dict[str, type[SqsPoller] | type[StreamPoller]] = {"sqs": SqsPoller, "dynamodb": StreamPoller}
+
+
 class LocalRunner:
     def __init__(self, config: RunnerConfig) -> None:
         self.config = config
@@ -89,9 +93,9 @@ class LocalRunner:
                 self.aws, self.config.build_dir, self.config.stack_name, self.config.parameter_overrides
             )
             self._dynamodb_local(stack)
-            self._store_accounts(stack)
-            buses = self._event_buses(stack)
-            events_queue_url = self._events_tap(stack, buses)
+            _store_accounts(self.aws, self.config, stack)
+            buses = _event_buses(self.aws, stack)
+            events_queue_url = _events_tap(self.aws, self.config, stack, buses)
             principals = stack_principals(stack, self.aws) if self.config.enforce_iam else {}
             _check_mapping_roles(stack, principals)
             log.info(
@@ -177,71 +181,9 @@ class LocalRunner:
             "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.aws.dynamodb_endpoint,
         }
 
-    def _store_accounts(self, stack: DeployedStack) -> None:
-        name = stack.parameters.get(self.config.accounts_parameter)
-        if not name:
-            raise StackError(
-                f"the template has no {self.config.accounts_parameter} parameter naming the accounts document"
-            )
-        self.aws.client("ssm").put_parameter(
-            Name=name,
-            Value=json.dumps(self.config.accounts, ensure_ascii=False),
-            Type="SecureString",
-            Overwrite=True,
-        )
-        accounts = self.config.accounts.get("accounts") if isinstance(self.config.accounts, dict) else None
-        log.info(
-            "accounts document stored as SecureString %s (%s)",
-            name,
-            ", ".join(
-                f"{a.get('name')}: {a.get('vendor')} at {a.get('base_url')}"
-                for a in accounts or []
-                if isinstance(a, dict)
-            ),
-        )
-
-    def _event_buses(self, stack: DeployedStack) -> list[str]:
-        buses = [phys for phys in stack.of_type("AWS::Events::EventBus").values() if phys]
-        if not buses and stack.of_type("AWS::Events::EventBus"):
-            # moto gives an event bus no physical id; the stack's are the only custom buses here.
-            listed = self.aws.client("events").list_event_buses().get("EventBuses", [])
-            buses = sorted(b["Name"] for b in listed if b["Name"] != "default")
-        return buses
-
-    def _events_tap(self, stack: DeployedStack, buses: list[str]) -> str | None:
-        """A queue subscribed to every event of the template's source on the stack's buses."""
-        if not buses:
-            return None
-        sqs, events = self.aws.client("sqs"), self.aws.client("events")
-        url = sqs.create_queue(QueueName=f"{stack.name}-events-tap")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        source = stack.parameters.get(self.config.event_source_parameter)
-        pattern = {"source": [source]} if source else {"source": [{"prefix": ""}]}
-        for bus in buses:
-            rule = f"{stack.name}-events-tap"
-            events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
-            events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "events-tap", "Arn": arn}])
-        log.info("events tap: %s -> %s (pattern %s)", ", ".join(buses), url, json.dumps(pattern))
-        return str(url)
-
     def _start_triggers(self, stack: DeployedStack) -> None:
         assert self.functions is not None
-        for mapping in stack.mappings:
-            if not mapping.enabled:
-                log.info("%s: disabled in the template; not played", mapping.logical_id)
-                continue
-            for pattern in mapping.filters:
-                filters.validate(pattern, f"{mapping.logical_id} FilterCriteria")
-            if mapping.service == "sqs":
-                self.pollers.append(
-                    SqsPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
-                )
-            elif mapping.service == "dynamodb":
-                self.pollers.append(
-                    StreamPoller(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
-                )
-            else:
-                log.warning("%s: %s event sources are not emulated", mapping.logical_id, mapping.service)
+        self._add_pollers(stack)
         if stack.routes:
             self.http = HttpApiServer(
                 stack.routes, self.functions, port=self.config.api_port, account_id=stack.account_id
@@ -267,6 +209,22 @@ class LocalRunner:
         for schedule in self.schedules:
             schedule.start()
             log.info("trigger: %s", schedule.describe())
+
+    def _add_pollers(self, stack: DeployedStack) -> None:
+        assert self.functions is not None
+        for mapping in stack.mappings:
+            if not mapping.enabled:
+                log.info("%s: disabled in the template; not played", mapping.logical_id)
+                continue
+            for pattern in mapping.filters:
+                filters.validate(pattern, f"{mapping.logical_id} FilterCriteria")
+            poller_class = _POLLERS.get(mapping.service)
+            if poller_class is None:
+                log.warning("%s: %s event sources are not emulated", mapping.logical_id, mapping.service)
+                continue
+            self.pollers.append(
+                poller_class(mapping, self.functions, self.aws, self._stop, self.config.max_batch_window)
+            )
 
     def _send_queue_url(self) -> str | None:
         for poller in self.pollers:
@@ -313,6 +271,56 @@ _MAPPING_ACTIONS = {
         "dynamodb:ListStreams",
     ),
 }
+
+
+def _store_accounts(aws: EmbeddedAws, config: RunnerConfig, stack: DeployedStack) -> None:
+    name = stack.parameters.get(config.accounts_parameter)
+    if not name:
+        raise StackError(
+            f"the template has no {config.accounts_parameter} parameter naming the accounts document"
+        )
+    aws.client("ssm").put_parameter(
+        Name=name,
+        Value=json.dumps(config.accounts, ensure_ascii=False),
+        Type="SecureString",
+        Overwrite=True,
+    )
+    accounts = config.accounts.get("accounts") if isinstance(config.accounts, dict) else None
+    log.info(
+        "accounts document stored as SecureString %s (%s)",
+        name,
+        ", ".join(
+            f"{a.get('name')}: {a.get('vendor')} at {a.get('base_url')}"
+            for a in accounts or []
+            if isinstance(a, dict)
+        ),
+    )
+
+
+def _event_buses(aws: EmbeddedAws, stack: DeployedStack) -> list[str]:
+    buses = [phys for phys in stack.of_type("AWS::Events::EventBus").values() if phys]
+    if not buses and stack.of_type("AWS::Events::EventBus"):
+        # moto gives an event bus no physical id; the stack's are the only custom buses here.
+        listed = aws.client("events").list_event_buses().get("EventBuses", [])
+        buses = sorted(b["Name"] for b in listed if b["Name"] != "default")
+    return buses
+
+
+def _events_tap(aws: EmbeddedAws, config: RunnerConfig, stack: DeployedStack, buses: list[str]) -> str | None:
+    """A queue subscribed to every event of the template's source on the stack's buses."""
+    if not buses:
+        return None
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url = sqs.create_queue(QueueName=f"{stack.name}-events-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    source = stack.parameters.get(config.event_source_parameter)
+    pattern = {"source": [source]} if source else {"source": [{"prefix": ""}]}
+    for bus in buses:
+        rule = f"{stack.name}-events-tap"
+        events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "events-tap", "Arn": arn}])
+    log.info("events tap: %s -> %s (pattern %s)", ", ".join(buses), url, json.dumps(pattern))
+    return str(url)
 
 
 def _check_mapping_roles(stack: DeployedStack, principals: dict[str, Principal]) -> None:

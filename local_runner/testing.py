@@ -140,14 +140,7 @@ def start_runner(
 ) -> RunningRunner:
     """Start the runner subprocess and wait (bounded) for its ready line."""
     cleanup_paths: list[Path] = []
-    if isinstance(accounts, dict):
-        handle, name = tempfile.mkstemp(prefix="local-runner-accounts-", suffix=".json")
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(accounts, file, ensure_ascii=False)
-        accounts_path = Path(name)
-        cleanup_paths.append(accounts_path)
-    else:
-        accounts_path = Path(accounts)
+    accounts_path = _accounts_file(accounts, cleanup_paths)
     command = [
         sys.executable,
         "-m",
@@ -165,21 +158,7 @@ def start_runner(
     ]
     # One DynamoDB Local for every runner this process starts (the runner uses it if it answers).
     dynamodb_local.shared()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env["PYTHONUNBUFFERED"] = "1"
-    process = subprocess.Popen(
-        command,
-        cwd=str(PROJECT_ROOT),
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-        bufsize=1,
-    )
+    process = _spawn(command)
     echo = os.environ.get("LOCAL_RUNNER_ECHO") == "1" if echo is None else echo
     log: collections.deque[str] = collections.deque(maxlen=keep_lines)
 
@@ -212,6 +191,48 @@ def start_runner(
             with contextlib.suppress(OSError):
                 path.unlink()
 
+    info = _ready_line(stdout_lines, ready_timeout)
+    if isinstance(info, str):
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        cleanup()
+        time.sleep(0.1)  # let the stderr reader catch up
+        raise RunnerFailed(f"the local runner {info}:\n" + "\n".join(list(log)[-40:]))
+    return RunningRunner(process, info, log, cleanup)
+
+
+def _accounts_file(accounts: dict[str, Any] | str | Path, cleanup_paths: list[Path]) -> Path:
+    """The accounts document as a file: a dict is written to a temporary one (removed at stop)."""
+    if not isinstance(accounts, dict):
+        return Path(accounts)
+    handle, name = tempfile.mkstemp(prefix="local-runner-accounts-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(accounts, file, ensure_ascii=False)
+    cleanup_paths.append(Path(name))
+    return Path(name)
+
+
+def _spawn(command: list[str]) -> subprocess.Popen[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env["PYTHONUNBUFFERED"] = "1"
+    return subprocess.Popen(
+        command,
+        cwd=str(PROJECT_ROOT),
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        bufsize=1,
+    )
+
+
+def _ready_line(stdout_lines: queue.Queue[str | None], ready_timeout: float) -> dict[str, Any] | str:
+    """The runner's ready line as a dict, or why there is none ("exited", "was not ready ...")."""
     deadline = time.monotonic() + ready_timeout
     while True:
         remaining = deadline - time.monotonic()
@@ -219,21 +240,17 @@ def start_runner(
             line = stdout_lines.get(timeout=max(0.05, remaining))
         except queue.Empty:
             line = ""
-        if line is None or (not line and time.monotonic() >= deadline):
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=10)
-            cleanup()
-            time.sleep(0.1)  # let the stderr reader catch up
-            reason = "exited" if line is None else f"was not ready within {ready_timeout:.0f} s"
-            raise RunnerFailed(f"the local runner {reason}:\n" + "\n".join(list(log)[-40:]))
+        if line is None:
+            return "exited"
+        if not line and time.monotonic() >= deadline:
+            return f"was not ready within {ready_timeout:.0f} s"
         if line:
             try:
                 info = json.loads(line)
             except ValueError:
                 continue
             if isinstance(info, dict) and info.get("ready"):
-                return RunningRunner(process, info, log, cleanup)
+                return info
 
 
 @contextlib.contextmanager

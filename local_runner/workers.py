@@ -156,6 +156,18 @@ class OutputSink:
 # --------------------------------------------------------------------------- one sandbox
 
 
+#: the error of a sandbox that never said it was ready
+_NO_ANSWER = {"errorType": "Runtime.Unknown", "errorMessage": "no answer"}
+
+
+def _write_frame(fd: int, message: dict[str, Any]) -> None:
+    """One length-prefixed JSON frame to the worker."""
+    body = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    data = _HEADER.pack(len(body)) + body
+    while data:
+        data = data[os.write(fd, data) :]
+
+
 class FunctionWorker:
     def __init__(
         self,
@@ -186,40 +198,6 @@ class FunctionWorker:
         self._buffer = b""
         self._stopping = False
 
-    # ------------------------------------------------------------------ environment
-    def environment(self, log_stream: str) -> dict[str, str]:
-        spec = self.spec
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-            "HOME": str(self._runtime_dir.parent / "home"),
-            "LANG": "C.UTF-8",
-            "TZ": "UTC",
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
-            "LAMBDA_RUNTIME_DIR": str(self._runtime_dir),
-            "_HANDLER": spec.handler,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
-            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
-            "AWS_REGION": self._region,
-            "AWS_DEFAULT_REGION": self._region,
-        }
-        env.update(spec.environment)  # the stack's resolved Environment.Variables
-        env.update(FAKE_CREDENTIALS)
-        env.update(
-            {
-                "AWS_ENDPOINT_URL": self._endpoint,
-                **self._extra_environment,
-                "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
-                # The laptop's ~/.aws must not leak a profile, region or endpoint into a sandbox.
-                "AWS_CONFIG_FILE": os.devnull,
-                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            }
-        )
-        return env
-
     # ------------------------------------------------------------------ lifecycle
     @property
     def alive(self) -> bool:
@@ -238,26 +216,15 @@ class FunctionWorker:
         from_worker_r, from_worker_w = os.pipe()
         started = time.monotonic()
         try:
-            process = subprocess.Popen(
-                [
-                    self._python,
-                    "-I",
-                    "-S",
-                    "-u",
-                    "-X",
-                    "utf8",
-                    str(_WORKER_SCRIPT),
-                    str(to_worker_r),
-                    str(from_worker_w),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                pass_fds=(to_worker_r, from_worker_w),
-                env=self.environment(log_stream),
-                cwd=str(spec.code_dir),
-                start_new_session=True,  # Ctrl-C reaches the runner, which stops the sandboxes
+            environment = sandbox_environment(
+                spec,
+                runtime_dir=self._runtime_dir,
+                region=self._region,
+                endpoint=self._endpoint,
+                extra=self._extra_environment,
+                log_stream=log_stream,
             )
+            process = _spawn_worker(self._python, spec, environment, to_worker_r, from_worker_w)
         finally:
             os.close(to_worker_r)
             os.close(from_worker_w)
@@ -267,39 +234,14 @@ class FunctionWorker:
         threading.Thread(
             target=self._forward_output, args=(process,), name=f"output-{spec.logical_id}", daemon=True
         ).start()
-        self._send(
-            {
-                "type": "init",
-                "handler": spec.handler,
-                "code_dir": str(spec.code_dir),
-                "layer_dirs": [str(d) for d in spec.layer_dirs],
-                "runtime_dirs": [str(self._runtime_dir)],
-                "function_name": spec.name,
-                "function_arn": spec.arn,
-                "memory_mb": spec.memory,
-                "log_group": f"/aws/lambda/{spec.name}",
-                "log_stream": log_stream,
-                "iam_module": str(_IAM_MODULE),
-                "iam": None
-                if self.principal is None
-                else {
-                    "function": self.principal.function,
-                    "role_arn": self.principal.role_arn,
-                    "account": self.principal.account,
-                    "documents": list(self.principal.documents),
-                },
-            }
-        )
+        _write_frame(self._to_worker, _init_message(spec, self._runtime_dir, log_stream, self.principal))
         try:
             reply = self._receive(time.monotonic() + INIT_TIMEOUT_SECONDS)
         except EOFError:
             reply = None
         if reply is None or reply.get("type") != "ready":
             self._kill()
-            error = (reply or {}).get("error") or {
-                "errorType": "Runtime.Unknown",
-                "errorMessage": "no answer",
-            }
+            error = (reply or {}).get("error") or _NO_ANSWER
             raise WorkerError(f"{error.get('errorType')}: {error.get('errorMessage')}")
         return (time.monotonic() - started) * 1000
 
@@ -308,12 +250,6 @@ class FunctionWorker:
         for raw in iter(process.stdout.readline, b""):
             self._sink.write(self.label, raw.decode("utf-8", errors="replace"))
         process.stdout.close()
-
-    def _send(self, message: dict[str, Any]) -> None:
-        body = json.dumps(message, ensure_ascii=False).encode("utf-8")
-        data = _HEADER.pack(len(body)) + body
-        while data:
-            data = data[os.write(self._to_worker, data) :]
 
     def _receive(self, deadline: float) -> dict[str, Any] | None:
         """One frame, or None when the deadline passes; EOFError when the worker is gone."""
@@ -359,8 +295,9 @@ class FunctionWorker:
             deadline_ms = int(time.time() * 1000 + timeout * 1000)
             exited = False
             try:
-                self._send(
-                    {"type": "invoke", "request_id": request_id, "event": event, "deadline_ms": deadline_ms}
+                _write_frame(
+                    self._to_worker,
+                    {"type": "invoke", "request_id": request_id, "event": event, "deadline_ms": deadline_ms},
                 )
                 reply = self._receive(begun + timeout + 0.5)
             except (OSError, EOFError):
@@ -425,13 +362,98 @@ class FunctionWorker:
         try:
             if self.alive:
                 with contextlib.suppress(OSError):
-                    self._send({"type": "stop"})
+                    _write_frame(self._to_worker, {"type": "stop"})
             self._kill(grace=timeout)
         finally:
             self._lock.release()
 
 
 # --------------------------------------------------------------------------- all of them
+
+
+def sandbox_environment(
+    spec: FunctionSpec,
+    *,
+    runtime_dir: Path,
+    region: str,
+    endpoint: str,
+    extra: dict[str, str],
+    log_stream: str,
+) -> dict[str, str]:
+    """The environment of one sandbox: what Lambda sets, the stack's variables, fake credentials."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+        "HOME": str(runtime_dir.parent / "home"),
+        "LANG": "C.UTF-8",
+        "TZ": "UTC",
+        "LAMBDA_TASK_ROOT": str(spec.code_dir),
+        "LAMBDA_RUNTIME_DIR": str(runtime_dir),
+        "_HANDLER": spec.handler,
+        "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    env.update(spec.environment)  # the stack's resolved Environment.Variables
+    env.update(FAKE_CREDENTIALS)
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": endpoint,
+            **extra,
+            "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon locally
+            # The laptop's ~/.aws must not leak a profile, region or endpoint into a sandbox.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
+    return env
+
+
+def _init_message(
+    spec: FunctionSpec, runtime_dir: Path, log_stream: str, principal: Principal | None
+) -> dict[str, Any]:
+    """The init frame: what the worker imports, and the role it checks AWS calls against."""
+    return {
+        "type": "init",
+        "handler": spec.handler,
+        "code_dir": str(spec.code_dir),
+        "layer_dirs": [str(d) for d in spec.layer_dirs],
+        "runtime_dirs": [str(runtime_dir)],
+        "function_name": spec.name,
+        "function_arn": spec.arn,
+        "memory_mb": spec.memory,
+        "log_group": f"/aws/lambda/{spec.name}",
+        "log_stream": log_stream,
+        "iam_module": str(_IAM_MODULE),
+        "iam": None
+        if principal is None
+        else {
+            "function": principal.function,
+            "role_arn": principal.role_arn,
+            "account": principal.account,
+            "documents": list(principal.documents),
+        },
+    }
+
+
+def _spawn_worker(
+    python: str, spec: FunctionSpec, environment: dict[str, str], read_fd: int, write_fd: int
+) -> subprocess.Popen[bytes]:
+    """The sandbox process: isolated interpreter, the worker script, its two pipe ends."""
+    return subprocess.Popen(
+        [python, "-I", "-S", "-u", "-X", "utf8", str(_WORKER_SCRIPT), str(read_fd), str(write_fd)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        pass_fds=(read_fd, write_fd),
+        env=environment,
+        cwd=str(spec.code_dir),
+        start_new_session=True,  # Ctrl-C reaches the runner, which stops the sandboxes
+    )
 
 
 class FunctionPool:

@@ -24,6 +24,7 @@ import signal
 import sys
 import threading
 import urllib.parse
+from typing import Any
 
 from . import simulator_for
 from .base import BaseSimulator
@@ -58,26 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
 
-    sims = {}
     try:
-        for index, account in enumerate(accounts):
-            sim = simulator_for(account, start=False)
-            mode = args.delivery
-            if mode == "mixed":
-                mode = "push" if index % 2 == 0 else "pull"
-            settings = {"delivery": mode if args.push_base else "pull", "report_delay": args.report_delay}
-            if args.push_base:
-                base = args.push_base.rstrip("/")
-                name = urllib.parse.quote(sim.name, safe="")
-                token = urllib.parse.quote(account.get("callback_token") or "", safe="")
-                settings["push_report_url"] = f"{base}/callbacks/{name}/report?token={token}"
-                settings["push_mo_url"] = f"{base}/callbacks/{name}/mo?token={token}"
-            settings["readings"] = {key[1]: value for key, value in chosen.items() if _applies(key, sim)}
-            sim.configure(**settings).start()
-            sims[sim.name] = sim
+        sims = _start_all(accounts, args, chosen)
     except Exception as exc:
-        for sim in sims.values():
-            sim.stop()
         print(f"simulators: could not start: {exc}", file=sys.stderr)
         return 2
 
@@ -104,6 +88,45 @@ def main(argv: list[str] | None = None) -> int:
     for sim in sims.values():
         sim.stop()
     return 0
+
+
+def _start_all(
+    accounts: list[dict[str, Any]], args: argparse.Namespace, chosen: dict[tuple[str | None, str], str]
+) -> dict[str, BaseSimulator]:
+    """Start one simulator per account; on a failure the ones already started are stopped."""
+    sims: dict[str, BaseSimulator] = {}
+    try:
+        for index, account in enumerate(accounts):
+            sim = simulator_for(account, start=False)
+            settings = _settings(account, sim, args, index)
+            settings["readings"] = {key[1]: value for key, value in chosen.items() if _applies(key, sim)}
+            sim.configure(**settings).start()
+            sims[sim.name] = sim
+    except Exception:
+        for sim in sims.values():
+            sim.stop()
+        raise
+    return sims
+
+
+def _settings(
+    account: dict[str, Any], sim: BaseSimulator, args: argparse.Namespace, index: int
+) -> dict[str, Any]:
+    """configure() keys of one simulator: delivery mode (mixed alternates) and push URLs."""
+    mode = args.delivery
+    if mode == "mixed":
+        mode = "push" if index % 2 == 0 else "pull"
+    settings: dict[str, Any] = {
+        "delivery": mode if args.push_base else "pull",
+        "report_delay": args.report_delay,
+    }
+    if args.push_base:
+        base = args.push_base.rstrip("/")
+        name = urllib.parse.quote(sim.name, safe="")
+        token = urllib.parse.quote(account.get("callback_token") or "", safe="")
+        settings["push_report_url"] = f"{base}/callbacks/{name}/report?token={token}"
+        settings["push_mo_url"] = f"{base}/callbacks/{name}/mo?token={token}"
+    return settings
 
 
 def _parse_readings(items: list[str]) -> dict[tuple[str | None, str], str]:

@@ -34,7 +34,6 @@ p2p row break and a row that is not ``mobile#content``, the account's charge typ
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .base import (
@@ -42,7 +41,6 @@ from .base import (
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
-    Reply,
     SimRequest,
     VendorError,
     iter_chunks,
@@ -69,7 +67,83 @@ ROW_BREAKS = {"any": re.compile(r"\r\n|\r|\n"), "cr": re.compile(r"\r\n|\r"), "l
 POSTPAID_BALANCE = -153278040  # 004 L218, the document's post-paid example
 
 
-class ActionV1Simulator(BaseSimulator):
+class _ActionV1Records(BaseSimulator):
+    """Balance, pulls, record formats and pushes of action_v1 (004); the vendor class holds the sends."""
+
+    def _balance(self, params: dict):
+        self._authenticate(params, "", numeric=True)
+        with self._lock:  # 004 L218: status a number here
+            return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
+
+    def _report(self, params: dict):
+        self._authenticate(params, "")
+        size = _size(params.get("size"), 10, 10000)  # 004 L262
+        records = self.with_bad_record(
+            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
+        )
+        with self._lock:  # 004 L273-L303
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+
+    def _mo(self, params: dict):
+        self._authenticate(params, "")
+        size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
+        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
+        with self._lock:  # 004 L382-L412
+            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
+
+    # ------------------------------------------------------------------ records & pushes
+
+    def _new_mid(self) -> str:
+        # 16 upper-case hex digits like "4C2CA88382720003"
+        return f"{int(self.now()) & 0xFFFFFFFF:08X}{next(self._ids) & 0xFFFFFFFF:08X}"
+
+    def new_mo_id(self) -> str:
+        return self._new_mid()
+
+    def _report_record(self, msg: dict) -> dict:
+        return {  # 004 L277-L285, L466-L474
+            "flag": 1,
+            "mid": msg["id"],
+            "spid": self.credentials.get("account", ""),
+            "accessCode": msg.get("access_code", self.extno),
+            "mobile": msg["mobile"],
+            "stat": str(msg["code"]),
+            "time": self.fmt_time(msg["reported_at"]),
+        }
+
+    def _mo_record(self, mo: dict) -> dict:
+        return {  # 004 L386-L394, L457-L465
+            "flag": 0,
+            "mid": mo["id"],
+            "spid": self.credentials.get("account", ""),
+            "accessCode": mo["ext_no"] or self.extno,
+            "mobile": mo["mobile"],
+            "content": mo["content"],
+            "time": self.fmt_time(mo["received_at"]),
+        }
+
+    def push_targets(self):
+        # The vendor has a single push address for reports and MO (004 L452-L454).
+        if self.delivery != "push":
+            return None, None
+        url = self.push_report_url or self.push_mo_url
+        return url, url
+
+    def build_pushes(self, reports: list[dict], mos: list[dict]) -> list[dict]:
+        records = [self._mo_record(mo) for mo in mos] + [self._report_record(m) for m in reports]
+        url = self.push_report_url or self.push_mo_url
+        pushes = []
+        for chunk in iter_chunks(records, 100):
+            flags = {r["flag"] for r in chunk}
+            kind = "mixed" if len(flags) == 2 else ("report" if 1 in flags else "mo")
+            pushes.append({"kind": kind, "url": url, "body": chunk})
+        return pushes
+
+    def ack_ok(self, kind, status, answer):  # 004 L507-L509: 响应文本OK
+        return status == 200 and answer.strip() == "OK"
+
+
+class ActionV1Simulator(_ActionV1Records):
     vendor = "action_v1"
     PARAM_ERROR = STATUS_FORMAT
     DEFAULT_BALANCE = 1_000_000  # 厘 (004 L65) = 1000 yuan
@@ -116,11 +190,11 @@ class ActionV1Simulator(BaseSimulator):
     }
     ROUTES: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {"/sms": (("GET", "POST"), "h_sms")}
 
-    def reject(self, code: Any, reason: str, http_status: int = 200, numeric: bool = False) -> VendorError:
+    def reject(self, code, reason, http_status=200, numeric=False):
         status = int(code) if numeric else str(code)
         return VendorError(json_reply({"status": status, "message": reason}, http_status), reason)
 
-    def set_balance(self, balance: Any, **details: Any) -> None:
+    def set_balance(self, balance, **details):
         if "charge_type" not in details and isinstance(balance, (int, float)) and balance < 0:
             details["charge_type"] = "POSTCHARGE"  # a negative balance is a post-paid account (L218)
         super().set_balance(balance, **details)
@@ -130,7 +204,7 @@ class ActionV1Simulator(BaseSimulator):
     def charge_type(self) -> str:
         return self.balance_details["charge_type"] or self.reading("charge_type")
 
-    def set_readings(self, readings: dict[str, Any]) -> None:
+    def set_readings(self, readings):
         super().set_readings(readings)
         if "charge_type" in readings and not getattr(self, "_balance_set", False):
             # a post-paid account by the reading starts from the document's negative balance
@@ -144,7 +218,7 @@ class ActionV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ routing & auth
 
-    def _params(self, req: SimRequest) -> dict[str, Any]:
+    def _params(self, req: SimRequest) -> dict:
         # 004 L1, L7, L9: URL-encoded parameters, GET or POST; a form body wins over the query.
         return {**req.query, **req.form}
 
@@ -152,7 +226,7 @@ class ActionV1Simulator(BaseSimulator):
         action = self._params(req).get("action", "")
         return f"/sms?action={action}" if action else "/sms"
 
-    def h_sms(self, req: SimRequest) -> Reply:
+    def h_sms(self, req: SimRequest):
         params = self._params(req)
         action = params.get("action", "")
         numeric = action == "balance"
@@ -164,10 +238,9 @@ class ActionV1Simulator(BaseSimulator):
                 "rt=json is required (the JSON answers are the ones documented)",
                 numeric=numeric,
             )
-        handler: Callable[[dict[str, Any]], Reply] = getattr(self, f"_{action}")
-        return handler(params)
+        return getattr(self, f"_{action}")(params)
 
-    def _authenticate(self, params: dict[str, Any], signed: str, numeric: bool = False) -> None:
+    def _authenticate(self, params: dict, signed: str, numeric: bool = False) -> None:
         """``signed`` is what follows the password inside the MD5 for this action."""
         account, password = params.get("account", ""), params.get("password", "")
         if not account or not password:  # 004 L19-L26
@@ -192,7 +265,7 @@ class ActionV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ actions
 
-    def _send(self, params: dict[str, Any]) -> Reply:
+    def _send(self, params: dict):
         extno, content, mobile = params.get("extno", ""), params.get("content", ""), params.get("mobile", "")
         self._authenticate(params, extno + content + mobile)
         if not mobile.strip() or not content:
@@ -207,7 +280,7 @@ class ActionV1Simulator(BaseSimulator):
         if count > limit:
             raise self.reject(STATUS_TOO_MANY, f"单次提交的号码数过多: {count}, at most {limit}")
 
-    def _p2p(self, params: dict[str, Any]) -> Reply:
+    def _p2p(self, params: dict):
         extno, listing = params.get("extno", ""), params.get("mobileContentList", "")
         # 004 L111-L112: the MD5 covers the list with its line breaks removed
         self._authenticate(params, extno + listing.replace("\r", "").replace("\n", ""))
@@ -229,7 +302,7 @@ class ActionV1Simulator(BaseSimulator):
         self._check_count(len(pairs))
         return self._submit(pairs, extno)
 
-    def _submit(self, pairs: list[tuple[str, str]], extno: str) -> Reply:
+    def _submit(self, pairs: list[tuple[str, str]], extno: str):
         # 004 L36-L38, L665: extno is the access code 106XXXXXX; more digits may extend the
         # account's code, never change it (RESULT 10, L555)
         extno_ok = not extno or (extno.isdigit() and extno.startswith(self.extno))
@@ -258,78 +331,6 @@ class ActionV1Simulator(BaseSimulator):
             listing.append({"mid": mid, "mobile": mobile, "result": result})
         with self._lock:  # 004 L47-L61
             return json_reply({"status": STATUS_OK, "balance": self.balance, "list": listing})
-
-    def _balance(self, params: dict[str, Any]) -> Reply:
-        self._authenticate(params, "", numeric=True)
-        with self._lock:  # 004 L218: status a number here
-            return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
-
-    def _report(self, params: dict[str, Any]) -> Reply:
-        self._authenticate(params, "")
-        size = _size(params.get("size"), 10, 10000)  # 004 L262
-        records = self.with_bad_record(
-            "report", [self._report_record(m) for m in self.take_reports(limit=size)]
-        )
-        with self._lock:  # 004 L273-L303
-            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
-
-    def _mo(self, params: dict[str, Any]) -> Reply:
-        self._authenticate(params, "")
-        size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
-        records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
-        with self._lock:  # 004 L382-L412
-            return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
-
-    # ------------------------------------------------------------------ records & pushes
-
-    def _new_mid(self) -> str:
-        # 16 upper-case hex digits like "4C2CA88382720003"
-        return f"{int(self.now()) & 0xFFFFFFFF:08X}{next(self._ids) & 0xFFFFFFFF:08X}"
-
-    def new_mo_id(self) -> str:
-        return self._new_mid()
-
-    def _report_record(self, msg: dict[str, Any]) -> dict[str, Any]:
-        return {  # 004 L277-L285, L466-L474
-            "flag": 1,
-            "mid": msg["id"],
-            "spid": self.credentials.get("account", ""),
-            "accessCode": msg.get("access_code", self.extno),
-            "mobile": msg["mobile"],
-            "stat": str(msg["code"]),
-            "time": self.fmt_time(msg["reported_at"]),
-        }
-
-    def _mo_record(self, mo: dict[str, Any]) -> dict[str, Any]:
-        return {  # 004 L386-L394, L457-L465
-            "flag": 0,
-            "mid": mo["id"],
-            "spid": self.credentials.get("account", ""),
-            "accessCode": mo["ext_no"] or self.extno,
-            "mobile": mo["mobile"],
-            "content": mo["content"],
-            "time": self.fmt_time(mo["received_at"]),
-        }
-
-    def push_targets(self) -> tuple[str | None, str | None]:
-        # The vendor has a single push address for reports and MO (004 L452-L454).
-        if self.delivery != "push":
-            return None, None
-        url = self.push_report_url or self.push_mo_url
-        return url, url
-
-    def build_pushes(self, reports: list[dict[str, Any]], mos: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        records = [self._mo_record(mo) for mo in mos] + [self._report_record(m) for m in reports]
-        url = self.push_report_url or self.push_mo_url
-        pushes = []
-        for chunk in iter_chunks(records, 100):
-            flags = {r["flag"] for r in chunk}
-            kind = "mixed" if len(flags) == 2 else ("report" if 1 in flags else "mo")
-            pushes.append({"kind": kind, "url": url, "body": chunk})
-        return pushes
-
-    def ack_ok(self, kind: str, status: int | None, answer: str) -> bool:  # 004 L507-L509: 响应文本OK
-        return status == 200 and answer.strip() == "OK"
 
 
 def _size(value: Any, low: int, high: int, default: int = 1000) -> int:

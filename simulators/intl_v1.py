@@ -35,7 +35,6 @@ from .base import (
     BAD_NUMBER,
     BaseSimulator,
     Reading,
-    Reply,
     SimRequest,
     VendorError,
     answer_code,
@@ -83,7 +82,60 @@ TIMESTAMP_FORMATS = {
 BAD_NUMBER_CODE = "UNDELIV"  # 002 L346 "如：DELIVRD, UNDELIV等"
 
 
-class IntlV1Simulator(BaseSimulator):
+class _IntlV1Reports(BaseSimulator):
+    """Report records, status lookups and pushes of intl_v1 (002)."""
+
+    # ------------------------------------------------------------------ reports
+
+    def _new_msg_id(self) -> str:
+        # 18 digits like "240924162017564896": yyMMddHHmmss + 6-digit counter
+        return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
+
+    def _status_record(self, msg: dict) -> dict:
+        if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
+            return {
+                "desc": "状态没返回",
+                "errorCode": "",
+                "mobile": msg["mobile"],
+                "msgId": msg["id"],
+                "status": 1,
+                "timestamp": "",
+            }
+        return self._report_record(msg)
+
+    def _report_record(self, msg: dict, failed_status: int = 2) -> dict:
+        code = str(msg["code"])
+        delivered = code == "DELIVRD"
+        fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
+        return {  # 002 L318-L346 (pull), L401-L429 (push)
+            "desc": "" if delivered else str(msg["outcome"]),
+            "errorCode": code,
+            "mobile": msg["mobile"],
+            "msgId": msg["id"],
+            "status": 0 if delivered else failed_status,
+            "timestamp": self.fmt_time(msg["reported_at"], fmt),
+        }
+
+    def report_push_bodies(self, reports):
+        # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
+        failed = int(self.reading("push_failed_status"))
+        return [self._report_record(m, failed_status=failed) for m in reports]
+
+    def push_request_headers(self):  # 002 L376-L390: the same appKey/appSecret headers
+        return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
+
+    def ack_ok(self, kind, status, answer):
+        # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
+        code = answer_code(answer)
+        if status == 200 and code == 0 and not isinstance(code, bool):
+            return True
+        if self.reading("repush_on") == "nonzero_code":
+            # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
+            return code is None
+        return False
+
+
+class IntlV1Simulator(_IntlV1Reports):
     vendor = "intl_v1"
     PARAM_ERROR = 1001
     HAS_MO = False
@@ -139,7 +191,7 @@ class IntlV1Simulator(BaseSimulator):
         f"{BASE}/status": (("POST",), "h_status"),
     }
 
-    def reject(self, code: Any, reason: str, http_status: int = 200) -> VendorError:
+    def reject(self, code, reason, http_status=200):
         code = as_int_code(code)
         name = RESULT_CODES.get(code, "other")
         return VendorError(json_reply({"code": code, "msg": f"{name}: {reason}"}, http_status), reason)
@@ -163,7 +215,7 @@ class IntlV1Simulator(BaseSimulator):
             hint = " (it must be UPPER-case hex)" if secret.upper() == self.expected_app_secret() else ""
             raise self.reject(1003, f"appSecret is not the MD5 of the secret{hint}")
 
-    def _body(self, req: SimRequest) -> dict[str, Any]:
+    def _body(self, req: SimRequest) -> dict:
         if not req.is_json:  # 002 L20-L21, L72: JSON, UTF-8
             raise self.reject(
                 1001, f"Content-Type must be application/json;charset=utf-8, not {req.media_type or 'none'}"
@@ -176,9 +228,27 @@ class IntlV1Simulator(BaseSimulator):
 
     # ------------------------------------------------------------------ handlers
 
-    def h_send(self, req: SimRequest) -> Reply:
+    def h_send(self, req: SimRequest):
         self._authenticate(req)
         body = self._body(req)
+        scheduled, send_time = self._check_send_fields(body)
+        mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
+        bad = self._check_numbers(mobiles)
+        msg_id = self._new_msg_id()
+        for mobile in mobiles:
+            self.new_message(
+                msg_id,
+                mobile,
+                body["content"],
+                outcome=BAD_NUMBER_CODE if mobile in bad else None,
+                scheduled=scheduled,
+                scheduled_text=send_time or None,
+                sender_id=body.get("senderID"),
+            )
+        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})  # 002 L173-L179
+
+    def _check_send_fields(self, body: dict[str, Any]) -> tuple[float | None, str]:
+        """The send body's fields as 002 types them; (scheduled epoch or None, sendTime text)."""
         for name in ("mobile", "content"):  # 002 L108-L118 必选
             if not isinstance(body.get(name), str) or not body[name].strip():
                 raise self.reject(1001, f"{name} is required (a string)")
@@ -194,7 +264,10 @@ class IntlV1Simulator(BaseSimulator):
                 raise self.reject(1011, f"sendTime must be yyyyMMddHHmmss, not {send_time!r}") from None
         if self.reading("content_sign") == "required" and not SIGN_IN_CONTENT.match(body["content"]):
             raise self.reject(1006, "content must be 【签名】+内容")  # 002 L118, 1006 L502
-        mobiles = split_mobiles(body["mobile"])  # 002 L111 "用英文字符,隔开"
+        return scheduled, send_time
+
+    def _check_numbers(self, mobiles: list[str]) -> list[str]:
+        """Refuse the call as 002 says; the malformed numbers kept under bad_number=per_number."""
         if len(mobiles) > MAX_NUMBERS:  # 002 L111 "最多1000个"
             raise self.reject(1001, f"mobile has {len(mobiles)} numbers; at most {MAX_NUMBERS} per call")
         bad = [m for m in mobiles if not _is_mobile(m)]
@@ -204,20 +277,9 @@ class IntlV1Simulator(BaseSimulator):
             code = self.submit_result_for(mobile)
             if code is not None and str(code) != str(OK):
                 raise self.reject(code, f"submit rejected for {mobile} (simulator rule)")
-        msg_id = self._new_msg_id()
-        for mobile in mobiles:
-            self.new_message(
-                msg_id,
-                mobile,
-                body["content"],
-                outcome=BAD_NUMBER_CODE if mobile in bad else None,
-                scheduled=scheduled,
-                scheduled_text=send_time or None,
-                sender_id=body.get("senderID"),
-            )
-        return json_reply({"msg": "ok", "code": OK, "data": {"msgId": msg_id}})  # 002 L173-L179
+        return bad
 
-    def h_balance(self, req: SimRequest) -> Reply:
+    def h_balance(self, req: SimRequest):
         self._authenticate(req)
         return json_reply(
             {
@@ -231,7 +293,7 @@ class IntlV1Simulator(BaseSimulator):
             }
         )
 
-    def h_status(self, req: SimRequest) -> Reply:
+    def h_status(self, req: SimRequest):
         self._authenticate(req)
         body = self._body(req)
         pairs = body.get("data")  # 002 L258-L271
@@ -259,55 +321,6 @@ class IntlV1Simulator(BaseSimulator):
         if not found:  # 1012 NoReportError L526
             raise self.reject(1012, "none of the (msgId, mobile) pairs has a report in the last 30 days")
         return json_reply({"code": OK, "data": self.with_bad_record("report", found), "msg": "ok"})
-
-    # ------------------------------------------------------------------ reports
-
-    def _new_msg_id(self) -> str:
-        # 18 digits like "240924162017564896": yyMMddHHmmss + 6-digit counter
-        return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
-
-    def _status_record(self, msg: dict[str, Any]) -> dict[str, Any]:
-        if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
-            return {
-                "desc": "状态没返回",
-                "errorCode": "",
-                "mobile": msg["mobile"],
-                "msgId": msg["id"],
-                "status": 1,
-                "timestamp": "",
-            }
-        return self._report_record(msg)
-
-    def _report_record(self, msg: dict[str, Any], failed_status: int = 2) -> dict[str, Any]:
-        code = str(msg["code"])
-        delivered = code == "DELIVRD"
-        fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
-        return {  # 002 L318-L346 (pull), L401-L429 (push)
-            "desc": "" if delivered else str(msg["outcome"]),
-            "errorCode": code,
-            "mobile": msg["mobile"],
-            "msgId": msg["id"],
-            "status": 0 if delivered else failed_status,
-            "timestamp": self.fmt_time(msg["reported_at"], fmt),
-        }
-
-    def report_push_bodies(self, reports: list[dict[str, Any]]) -> list[Any]:
-        # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
-        failed = int(self.reading("push_failed_status"))
-        return [self._report_record(m, failed_status=failed) for m in reports]
-
-    def push_request_headers(self) -> dict[str, str]:  # 002 L376-L390: the same appKey/appSecret headers
-        return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
-
-    def ack_ok(self, kind: str, status: int | None, answer: str) -> bool:
-        # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
-        code = answer_code(answer)
-        if status == 200 and code == 0 and not isinstance(code, bool):
-            return True
-        if self.reading("repush_on") == "nonzero_code":
-            # only a readable non-zero code is re-pushed: an HTTP error or garbled answer is not
-            return code is None
-        return False
 
 
 def _is_mobile(number: str) -> bool:

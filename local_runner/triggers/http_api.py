@@ -96,6 +96,19 @@ def is_text(content_type: str) -> bool:
     return bool(_TEXT_TYPES.match(content_type.split(";", 1)[0].strip().lower()))
 
 
+def _merge_headers(headers: list[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Header names lower-cased with repeated values comma-joined, and the cookies apart (2.0 format)."""
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        key = name.lower()
+        if key == "cookie":
+            cookies += [c.strip() for c in value.split(";") if c.strip()]
+            continue
+        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    return merged, cookies
+
+
 def build_event(
     route: HttpRoute,
     path_parameters: dict[str, str],
@@ -112,14 +125,7 @@ def build_event(
     host: str,
 ) -> dict[str, Any]:
     """API Gateway HTTP API payload format version 2.0."""
-    merged: dict[str, str] = {}
-    cookies: list[str] = []
-    for name, value in headers:
-        key = name.lower()
-        if key == "cookie":
-            cookies += [c.strip() for c in value.split(";") if c.strip()]
-            continue
-        merged[key] = f"{merged[key]},{value}" if key in merged else value
+    merged, cookies = _merge_headers(headers)
     merged.setdefault("x-forwarded-for", source_ip)
     merged.setdefault("x-forwarded-proto", "http")
     merged.setdefault("x-forwarded-port", host.rsplit(":", 1)[-1] if ":" in host else "80")

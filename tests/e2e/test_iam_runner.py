@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local_runner.testing import PROJECT_ROOT, RunnerFailed, start_runner, wait_for
-from tests.e2e.action_v1_standin import ActionV1StandIn
+from tests.support.action_v1_vendor import ActionV1Vendor
 
 pytestmark = pytest.mark.e2e
 
@@ -49,14 +49,17 @@ def _variant_without(build: Path, target: Path, function: str, action: str) -> P
 
 
 @pytest.fixture
-def vendor() -> Iterator[ActionV1StandIn]:
-    standin = ActionV1StandIn(CREDENTIALS["account"], CREDENTIALS["password"], "106900").start()
+def vendor() -> Iterator[ActionV1Vendor]:
+    standin = ActionV1Vendor(
+        password=CREDENTIALS["password"], account=CREDENTIALS["account"], balance_li=1_000_000
+    )
+    standin.start()
     yield standin
     standin.stop()
 
 
 def test_a_send_function_without_batch_write_item_is_denied_and_the_runner_log_says_so(
-    tmp_path: Path, vendor: ActionV1StandIn
+    tmp_path: Path, vendor: ActionV1Vendor
 ) -> None:
     if not (BUILD / "template.yaml").is_file():
         pytest.fail("no .aws-sam/build: run `make build` (make e2e and make test do) first")

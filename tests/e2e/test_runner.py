@@ -1,7 +1,7 @@
 """End to end: the local runner as a subprocess (``python -m local_runner``), the real template
 and handlers from ``sam build``, an action_v1 vendor on a free port.
 
-The vendor is the stand-in of this directory (action_v1_standin.py), and also the project's
+The vendor is the tests' action_v1 fake (tests/support/action_v1_vendor.py), and also the project's
 action_v1 simulator (``simulators``) as a second account of the same accounts document when it
 can be imported: one runner, any accounts document. Every wait is bounded.
 """
@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from local_runner.testing import PROJECT_ROOT, RunningRunner, start_runner, wait_for
-from tests.e2e.action_v1_standin import ActionV1StandIn
+from tests.support.action_v1_vendor import ActionV1Vendor
 
 pytestmark = pytest.mark.e2e
 
@@ -72,14 +72,17 @@ class Vendor:
 
 
 @pytest.fixture(scope="module")
-def standin() -> Iterator[ActionV1StandIn]:
-    vendor = ActionV1StandIn(CREDENTIALS["account"], CREDENTIALS["password"], OPTIONS["extno"]).start()
+def standin() -> Iterator[ActionV1Vendor]:
+    vendor = ActionV1Vendor(
+        password=CREDENTIALS["password"], account=CREDENTIALS["account"], balance_li=1_000_000
+    )
+    vendor.start()
     yield vendor
     vendor.stop()
 
 
 @pytest.fixture(scope="module")
-def vendors(standin: ActionV1StandIn) -> Iterator[dict[str, Vendor]]:
+def vendors(standin: ActionV1Vendor) -> Iterator[dict[str, Vendor]]:
     found = {
         "stand-in": Vendor(
             "cn-main",
@@ -258,7 +261,7 @@ def test_a_send_request_is_submitted_delivered_and_published(
 
 
 def test_a_vendor_outage_leaves_the_request_on_the_queue_for_redelivery(
-    runner: RunningRunner, vendors: dict[str, Vendor], standin: ActionV1StandIn
+    runner: RunningRunner, vendors: dict[str, Vendor], standin: ActionV1Vendor
 ) -> None:
     # Given the vendor answers STATUS 5 (a retryable error) for one number
     failing = "13900139000"

@@ -17,7 +17,7 @@ import pytest
 
 from cli.main import main
 from local_runner.testing import PROJECT_ROOT, RunningRunner, start_runner, wait_for
-from tests.e2e.action_v1_standin import ActionV1StandIn
+from tests.support.action_v1_vendor import ActionV1Vendor
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +26,14 @@ MOBILE = "13800138000"
 
 
 @pytest.fixture(scope="module")
-def vendor() -> Iterator[ActionV1StandIn]:
-    standin = ActionV1StandIn().start()
+def vendor() -> Iterator[ActionV1Vendor]:
+    standin = ActionV1Vendor(password="secret", account="922011").start()
     yield standin
     standin.stop()
 
 
 @pytest.fixture(scope="module")
-def state(vendor: ActionV1StandIn) -> Iterator[tuple[RunningRunner, Path]]:
+def state(vendor: ActionV1Vendor) -> Iterator[tuple[RunningRunner, Path]]:
     if not (PROJECT_ROOT / ".aws-sam" / "build" / "template.yaml").is_file():
         pytest.fail("no .aws-sam/build: run `make build` (make e2e and make test do) first")
     handle, name = tempfile.mkstemp(prefix="sms-gateway-state-", suffix=".json")

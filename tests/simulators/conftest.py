@@ -8,11 +8,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import requests
+
+from tests.support.http_stub import HttpStub, Received, Reply
 
 
 class Receiver:
@@ -23,39 +24,24 @@ class Receiver:
         self.requests: list[dict[str, Any]] = []
         self._answer = (200, "OK", "text/plain")
         self._lock = threading.Lock()
-        receiver = self
+        self._stub = HttpStub(responder=self._reply).start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode("utf-8")
-                try:
-                    parsed = json.loads(body)
-                except ValueError:
-                    parsed = None
-                with receiver._lock:
-                    receiver.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": body, "json": parsed}
-                    )
-                    status, text, content_type = receiver._answer
-                payload = text.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
+    def _reply(self, request: Received) -> Reply:
+        body = request.text
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        with self._lock:
+            self.requests.append(
+                {"path": request.target, "headers": request.raw_headers, "body": body, "json": parsed}
+            )
+            status, text, content_type = self._answer
+        return Reply(status, text, content_type)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._stub.url
 
     def respond(self, status: int = 200, body: str = "OK", content_type: str = "text/plain") -> None:
         with self._lock:
@@ -72,8 +58,7 @@ class Receiver:
         return list(self.requests)
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._stub.stop()
 
 
 @pytest.fixture
@@ -98,7 +83,7 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
+def _wait_until(predicate: Callable[[], Any], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -110,12 +95,12 @@ def _wait_until(predicate: Callable[[], object], timeout: float = 30.0) -> bool:
 # Helpers are handed out as fixtures, so the tests import nothing from this directory
 # (it works under any pytest import mode, next to other test folders' conftest files).
 @pytest.fixture
-def free_port() -> Any:
+def free_port() -> Callable[[], int]:
     return _free_port
 
 
 @pytest.fixture
-def wait_until() -> Any:
+def wait_until() -> Callable[..., bool]:
     return _wait_until
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import base64
 import copy
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from tests.support.aws import CALLBACK_TOKEN, FakeContext, load_event, load_handler
+from tests.support.http_stub import HttpStub, Received, Reply
 
 
 class CallbackBridge:
@@ -23,28 +22,15 @@ class CallbackBridge:
         self.answers: list[tuple[str, int, str]] = []  # (path, status, body) per push
 
     def start(self) -> CallbackBridge:
-        bridge = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer = bridge.invoke(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                data = (answer.get("body") or "").encode()
-                if answer.get("isBase64Encoded"):
-                    data = base64.b64decode(data)
-                self.send_response(answer["statusCode"])
-                for name, value in (answer.get("headers") or {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self._server = HTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._stub = HttpStub(responder=self._answer, serial=True).start()
         return self
+
+    def _answer(self, request: Received) -> Reply:
+        answer = self.invoke(request.target, dict(request.headers), request.body)
+        data = (answer.get("body") or "").encode()
+        if answer.get("isBase64Encoded"):
+            data = base64.b64decode(data)
+        return Reply(answer["statusCode"], data, content_type=None, headers=dict(answer.get("headers") or {}))
 
     def invoke(self, raw_path: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
         split = urlsplit(raw_path)
@@ -64,8 +50,7 @@ class CallbackBridge:
         return answer
 
     def url(self, account: str, kind: str, token: str = CALLBACK_TOKEN) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/callbacks/{account}/{kind}?token={token}"
+        return f"{self._stub.url}/callbacks/{account}/{kind}?token={token}"
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._stub.stop()
