@@ -46,7 +46,7 @@ def adapter_factory(db: Store, http: VendorHttp):  # type: ignore[no-untyped-def
     from sms_gateway.vendors import adapter_class
 
     def adapter_for(account: Account) -> VendorAdapter:
-        return adapter_class(account.vendor)(account, http, TokenCache(db, account.name))
+        return adapter_class(account.vendor)(account, http, TokenCache(db, account.name, account.vendor))
 
     return adapter_for
 
