@@ -19,6 +19,7 @@ import boto3
 
 from local_runner.dynamodb_local import repair_stream_record
 from tests.support import iam
+from tests.support.events_contract import validate_event
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
 TABLE = "sms-gateway-test"
@@ -190,7 +191,8 @@ class AwsEnv:
             if not messages:
                 break
             for message in messages:
-                self.published.append(json.loads(message["Body"]))
+                # Every event of every integration test is checked against the shipped schemas.
+                self.published.append(validate_event(json.loads(message["Body"])))
                 self.sqs.delete_message(
                     QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
