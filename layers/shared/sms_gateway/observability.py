@@ -127,7 +127,9 @@ class MetricBatch:
                 emf.add_dimension(name=key, value=value)
             for name, unit, amount in values:
                 emf.add_metric(name=name, unit=unit, value=amount)
-            emf.flush_metrics()
+            # Powertools flushes by itself at 100 values of a metric: nothing may be left.
+            if emf.metric_set:
+                emf.flush_metrics()
 
 
 def emit(
