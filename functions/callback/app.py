@@ -3,6 +3,7 @@
 Domain errors become HTTP answers here, and only here.
 """
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
 
 import sms_gateway.ingest  # noqa: F401 - see phonenumbers above
+from sms_gateway import runtime
 from sms_gateway.errors import (
     ConfigurationError,
     NotFound,
@@ -24,7 +26,7 @@ from sms_gateway.errors import (
     StorageUnavailable,
 )
 from sms_gateway.http_answers import ErrorHandler, on_errors
-from sms_gateway.observability import logger, metrics, redact, tracer
+from sms_gateway.observability import VENDOR_ROLLUP, emit, logger, metrics, redact, status_class, tracer
 
 app = APIGatewayHttpResolver()
 app.include_router(router)
@@ -88,4 +90,22 @@ app.not_found(_no_route)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    answer = app.resolve(event, context)
+    _count_answer(event, int(answer["statusCode"]))
+    return answer
+
+
+def _count_answer(event: dict[str, Any], status: int) -> None:
+    # Only an account of the document names a dimension: a made-up path segment is "unknown".
+    name, account = (event.get("pathParameters") or {}).get("account"), None
+    with contextlib.suppress(Exception):  # the answer is decided; counting it must not change it
+        account = runtime.registry().find(name) if name else None
+    emit(
+        "CallbackAnswers",
+        dimensions={
+            "vendor": account.vendor if account else None,
+            "account": account.name if account else None,
+            "status_class": status_class(status),
+        },
+        rollups=(("status_class",), (*VENDOR_ROLLUP, "status_class")),
+    )

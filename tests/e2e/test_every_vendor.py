@@ -14,6 +14,7 @@ import pytest
 
 from local_runner.testing import PROJECT_ROOT, RunningRunner, start_runner, wait_for
 from simulators import simulator_for
+from tests.support.events_contract import violations
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +32,7 @@ class EventsTap:
         self._sqs = runner.client("sqs")
         self._url = runner.info["events_queue_url"]
         self.events: list[dict[str, Any]] = []
+        self.invalid: list[str] = []  # events that break their shipped schema (checked by of())
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._drain, daemon=True)
         self._thread.start()
@@ -39,10 +41,13 @@ class EventsTap:
         while not self._stop.is_set():
             answer = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
             for message in answer.get("Messages", []):
-                self.events.append(json.loads(message["Body"]))
+                event = json.loads(message["Body"])
+                self.invalid.extend(violations(event))
+                self.events.append(event)
                 self._sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
 
     def of(self, detail_type: str, **detail: Any) -> list[dict[str, Any]]:
+        assert not self.invalid, self.invalid
         return [
             e
             for e in list(self.events)

@@ -23,6 +23,7 @@ import requests
 
 from local_runner.testing import PROJECT_ROOT, RunningRunner, start_runner, wait_for
 from tests.support.action_v1_vendor import ActionV1Vendor
+from tests.support.events_contract import validate_event
 
 pytestmark = pytest.mark.e2e
 
@@ -141,7 +142,7 @@ class EventsTap:
         answer = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         messages = answer.get("Messages", [])
         for message in messages:
-            self.events.append(json.loads(message["Body"]))
+            self.events.append(validate_event(json.loads(message["Body"])))
         if messages:
             self._sqs.delete_message_batch(
                 QueueUrl=self._url,

@@ -21,6 +21,7 @@ from local_runner.dynamodb_local import repair_stream_record
 from sms_gateway import runtime
 from sms_gateway.runtime import Runtime
 from tests.support import iam
+from tests.support.events_contract import validate_event
 from tests.support.template import ROOT, stream_filter_types, table_definition
 
 TABLE = "sms-gateway-test"
@@ -201,7 +202,8 @@ class AwsEnv:
             if not messages:
                 break
             for message in messages:
-                self.published.append(json.loads(message["Body"]))
+                # Every event of every integration test is checked against the shipped schemas.
+                self.published.append(validate_event(json.loads(message["Body"])))
                 self.sqs.delete_message(
                     QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )

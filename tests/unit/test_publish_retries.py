@@ -165,3 +165,23 @@ def test_a_call_that_raises_is_put_again_whole() -> None:
     assert pub.publish_records(stream_records(4)) == set()
     # Then every event landed once
     assert sorted(bus.counts().values()) == [1] * 4
+
+
+def test_a_change_the_publisher_cannot_read_is_parked_with_its_keys_and_new_image() -> None:
+    # Given a recipient change whose image lacks the message id (no event can be built from it),
+    # between two good ones
+    records = stream_records(3)
+    del records[1]["dynamodb"]["NewImage"]["message_id"]
+    bus, queue = MemoryBus(), Queue()
+    pub, _ = publisher(bus, queue)
+    # When the batch is published
+    not_published = pub.publish_records(records)
+    # Then nothing goes back to the stream (a retry would fail the same way, until the stream
+    # dropped it with its metadata only), the good ones are put, and the unreadable one is
+    # parked with what republish needs
+    assert not_published == set()
+    assert len(bus.put) == 2
+    (parked,) = queue.bodies
+    assert parked["reason"] == "UnreadableChange"
+    assert parked["keys"] == records[1]["dynamodb"]["Keys"]
+    assert parked["new_image"] == records[1]["dynamodb"]["NewImage"]

@@ -19,6 +19,7 @@ def test_a_status_change_is_one_delivery_report_with_the_contract_fields() -> No
     ((detail_type, detail),) = events_for(sample())
     assert detail_type == "SMS Delivery Report"
     assert detail == {
+        "version": 1,
         "message_id": "order-1001",
         "recipient": "+8613800138000",
         "account": "cn-main",

@@ -21,12 +21,16 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
+from sms_gateway import contract
 from sms_gateway.phone import mask
 
 MIN_SECRET_LENGTH = 6
@@ -77,6 +81,126 @@ def redact_value(value: Any) -> Any:
         return [redact_value(v) for v in value]
     # What Powertools would have done (json_default=str), but redacted.
     return redact(str(value))
+
+
+# ---------------------------------------------------------------- metrics per vendor and account
+# Dimension values are bounded: vendors and account names come from the accounts document, a
+# status class or a reason from our own tables or the vendor's code table; a value the caller
+# cannot name (an unknown account on a callback) is this one.
+UNKNOWN_DIMENSION = "unknown"
+# Every metric goes out twice: with all its dimensions, and rolled up to these alone, so an alarm
+# can watch a vendor (or everything) without knowing the account names, which live in SSM.
+VENDOR_ROLLUP: tuple[str, ...] = ("vendor",)
+NO_ROLLUP: tuple[str, ...] = ()
+
+
+class MetricBatch:
+    """Metrics with their own dimensions, gathered over a batch and emitted once per dimension set.
+
+    Powertools' ``metrics`` carries one dimension set per invocation (service); a batch touches
+    many vendors and accounts, so each set is one EMF document of its own (``EphemeralMetrics``),
+    all values of a metric in one array: a batch of 100 stream records is a handful of lines.
+    """
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[tuple[str, str], ...], list[tuple[str, MetricUnit, float]]] = {}
+
+    def add(
+        self,
+        name: str,
+        value: float = 1,
+        *,
+        unit: MetricUnit = MetricUnit.Count,
+        dimensions: Mapping[str, str | None],
+        rollups: Sequence[Sequence[str]] = (VENDOR_ROLLUP,),
+    ) -> None:
+        full = tuple((k, v or UNKNOWN_DIMENSION) for k, v in dimensions.items())
+        for keys in (tuple(k for k, _ in full), *rollups):
+            dims = tuple((k, v) for k, v in full if k in keys)
+            self._sets.setdefault(dims, []).append((name, unit, float(value)))
+
+    def flush(self) -> None:
+        sets, self._sets = self._sets, {}
+        for dims, values in sets.items():
+            emf = EphemeralMetrics(namespace=metrics.namespace, service=metrics.service)
+            for key, value in dims:
+                emf.add_dimension(name=key, value=value)
+            for name, unit, amount in values:
+                emf.add_metric(name=name, unit=unit, value=amount)
+            # Powertools flushes by itself at 100 values of a metric: nothing may be left.
+            if emf.metric_set:
+                emf.flush_metrics()
+
+
+def emit(
+    name: str,
+    value: float = 1,
+    *,
+    unit: MetricUnit = MetricUnit.Count,
+    dimensions: Mapping[str, str | None],
+    rollups: Sequence[Sequence[str]] = (VENDOR_ROLLUP,),
+) -> None:
+    """One metric now, with ``dimensions`` and its roll-ups (see ``MetricBatch``)."""
+    batch = MetricBatch()
+    batch.add(name, value, unit=unit, dimensions=dimensions, rollups=rollups)
+    batch.flush()
+
+
+# What the publisher counts, per change it publishes (it sees every recipient change on the stream):
+# the vendor accepted a recipient, refused it (by reason: vendor_status, the vendor's code or one of
+# the gateway's own reasons), or a report made it final (by status, with the send->final latency).
+FINAL_STATUS_METRICS = {
+    "delivered": "RecipientsDelivered",
+    "undelivered": "RecipientsUndelivered",
+    "expired": "RecipientsExpired",
+    "rejected": "RecipientsRejected",
+    "unknown": "RecipientsUnknown",
+    "failed": "RecipientsFailed",
+}
+
+
+def change_metrics(batch: MetricBatch, detail_type: str, detail: Mapping[str, Any]) -> None:
+    """The metrics of one published event, by vendor and account."""
+    dims = {"vendor": detail.get("vendor"), "account": detail.get("account")}
+    if detail_type == contract.SUBMITTED:
+        batch.add("RecipientsSubmitted", dimensions=dims)
+    elif detail_type == contract.SUBMIT_FAILED:
+        batch.add("RecipientsSubmitFailed", dimensions=dims)
+        # The reason is a dimension of its own set: its roll-up is the vendor's failures by reason.
+        batch.add(
+            "SubmitFailedByReason",
+            dimensions={**dims, "reason": detail.get("vendor_status")},
+            rollups=(("vendor", "reason"),),
+        )
+    elif detail_type == contract.DELIVERY_REPORT and detail.get("status") in FINAL_STATUS_METRICS:
+        batch.add(FINAL_STATUS_METRICS[str(detail["status"])], dimensions=dims)
+        latency = _seconds_between(detail.get("submitted_at"), detail.get("occurred_at"))
+        if latency is not None:
+            batch.add("SendToFinalLatency", latency, unit=MetricUnit.Seconds, dimensions=dims)
+    elif detail_type == contract.BALANCE_EVENT:
+        batch.add("Balance", float(detail["amount"]), unit=MetricUnit.NoUnit, dimensions=dims, rollups=())
+        # 1 or 0 on every poll: the roll-up's maximum is "some account is low" for one alarm.
+        batch.add("BalanceLow", 1 if detail.get("low") else 0, dimensions=dims, rollups=(NO_ROLLUP,))
+    elif detail_type == contract.INBOUND_EVENT:
+        batch.add("InboundMessages", dimensions=dims)
+
+
+def _seconds_between(start: object, end: object) -> float | None:
+    """``end - start`` of two ISO 8601 times; None when either is missing or unreadable.
+
+    A report's time is the vendor's (converted to UTC), so a vendor clock running behind can
+    make it earlier than our own submission time: that counts as zero, not as a negative.
+    """
+    try:
+        elapsed = datetime.fromisoformat(str(end)) - datetime.fromisoformat(str(start))
+    except (TypeError, ValueError):  # unreadable, or one time with a zone and one without
+        return None
+    return max(elapsed.total_seconds(), 0.0)
+
+
+def status_class(status_code: int) -> str:
+    """``2xx``, ``4xx``, ``5xx``: the dimension of callback answers."""
+    return f"{status_code // 100}xx"
 
 
 class RedactingFormatter(LambdaPowertoolsFormatter):

@@ -32,7 +32,7 @@ from sms_gateway.models import (
     Unreadable,
     batch_to_json,
 )
-from sms_gateway.observability import logger, metrics
+from sms_gateway.observability import NO_ROLLUP, emit, logger, metrics
 from sms_gateway.vendors.base import VendorAdapter
 
 # A kept batch item stays well under DynamoDB's 400 KB: at most this many records, or this size
@@ -96,11 +96,11 @@ class PollService:
                 summary[account.name] = run(account, adapter)
             except SmsGatewayError as exc:
                 summary[account.name] = f"error: {exc}"
-                metrics.add_metric(name=f"{job}Errors", unit="Count", value=1)
+                _count_error(job, account)
                 logger.warning(f"{job} failed", extra={"account": account.name, "reason": str(exc)})
             except Exception as exc:
                 summary[account.name] = f"error: {type(exc).__name__}"
-                metrics.add_metric(name=f"{job}Errors", unit="Count", value=1)
+                _count_error(job, account)
                 logger.exception(f"{job} failed", extra={"account": account.name})
         return summary
 
@@ -209,6 +209,16 @@ class PollService:
             return f"{balance.amount} {balance.currency}"
 
         return self._each("PollBalance", lambda a: True, run)
+
+
+def _count_error(job: str, account: Account) -> None:
+    metrics.add_metric(name=f"{job}Errors", unit="Count", value=1)
+    # Per vendor and account, and rolled up to everything (one alarm) and to the job.
+    emit(
+        "PollErrors",
+        dimensions={"vendor": account.vendor, "account": account.name, "job": job},
+        rollups=(NO_ROLLUP, ("job",), ("vendor",)),
+    )
 
 
 def _batch(records: list[ReportIn | InboundIn]) -> PushBatch:

@@ -7,14 +7,17 @@ and a crash between a write and its event cannot lose the event.
 PutEvents can accept some entries of a call and refuse others. Only the refused entries are put
 again, a bounded number of times with jittered back-off, so a partial failure no longer makes the
 stream deliver again events that were already accepted. What is still refused after that:
-* a refusal that cannot heal (anything but throttling or an internal failure: a malformed or
-  oversized detail, a missing permission), or a change committed more than
+* a change that cannot be turned into events (an image the code cannot read, a detail that breaks
+  the events contract, contract.py), a refusal that cannot heal (anything but throttling or an
+  internal failure: a malformed or oversized detail, a missing permission), or a change committed more than
   ``park_after_seconds`` ago (it has waited that long behind failures), is PARKED: the
   publisher sends the item's keys, its new image and the refused entries to the
   PublishFailureQueue (which pages through its alarm) and moves on, so one change can neither
   block its shard nor be skipped with only the stream's metadata;
 * anything else is handed back to the stream from its first such record (ReportBatchItemFailures):
   Lambda delivers that record and every later one of the batch again.
+Metrics of the changes published or parked here (observability.change_metrics) are emitted once
+the batch is decided, for the records not handed back, so a retried record is not counted twice.
 Duplicates therefore come only from that hand-back (the accepted events of the later records
 are put again) and from a crash between a put and the stream's checkpoint.
 
@@ -36,17 +39,21 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sms_gateway.observability import logger, metrics
+from sms_gateway import contract
+from sms_gateway.contract import (
+    BALANCE_EVENT,
+    BALANCE_LOW,
+    DELIVERY_REPORT,
+    INBOUND_EVENT,
+    SUBMIT_FAILED,
+    SUBMITTED,
+)
+from sms_gateway.observability import MetricBatch, change_metrics, logger, metrics
 from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.table import deserialize
 
-SUBMITTED = "SMS Submitted"
-SUBMIT_FAILED = "SMS Submit Failed"
-DELIVERY_REPORT = "SMS Delivery Report"
-INBOUND_EVENT = "SMS Inbound"
-BALANCE_EVENT = "SMS Balance"
-BALANCE_LOW = "SMS Balance Low"
+__all__ = ["BALANCE_EVENT", "BALANCE_LOW", "DELIVERY_REPORT", "INBOUND_EVENT", "SUBMITTED", "SUBMIT_FAILED"]
 PUT_EVENTS_LIMIT = 10
 # PutEvents attempts per entry within one invocation, and their jittered exponential back-off.
 PUT_ATTEMPTS = 4
@@ -56,6 +63,10 @@ BACKOFF_CAP_SECONDS = 2.0
 TRANSIENT_ERRORS = frozenset({"ThrottlingException", "InternalFailure", "InternalException"})
 # The code given to entries of a call that raised or whose answer did not list them.
 CALL_FAILED = "PutEventsFailed"
+# The codes of changes parked without a put: they cannot heal by retrying either.
+UNREADABLE_CHANGE = "UnreadableChange"
+UNSERIALISABLE = "Unserialisable"
+CONTRACT_VIOLATION = "ContractViolation"
 PARK_AFTER_SECONDS = 900.0
 
 
@@ -78,16 +89,17 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
             return [(DELIVERY_REPORT, _message_detail(recipient))]
         return []
     if kind == INBOUND and change == "INSERT":
-        return [(INBOUND_EVENT, asdict(InboundItem.from_item(new)))]
+        return [(INBOUND_EVENT, {"version": contract.VERSION, **asdict(InboundItem.from_item(new))})]
     if kind == BALANCE:
         balance = BalanceItem.from_item(new)
-        detail = asdict(balance)
+        detail = {"version": contract.VERSION, **asdict(balance)}
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
     return []
 
 
 def _message_detail(item: RecipientItem) -> dict[str, Any]:
     return {
+        "version": contract.VERSION,
         "message_id": item.message_id,
         "recipient": item.recipient,
         "account": item.account,
@@ -118,6 +130,7 @@ class _Pending:
     index: int  # of the stream record in the batch
     entry: dict[str, Any]
     error: str = ""
+    detail: dict[str, Any] | None = None  # what the metrics of a published change are read from
 
 
 class Publisher:
@@ -151,14 +164,8 @@ class Publisher:
         events could be neither put nor parked, and every record after it (the stream retries from
         the earliest, so stopping there keeps a recipient's events in order).
         """
-        pending: list[_Pending] = []
-        for index, record in enumerate(records):
-            for detail_type, detail in events_for(record):
-                try:
-                    pending.append(_Pending(index, self._entry(detail_type, detail)))
-                except (TypeError, ValueError):
-                    # Our own serialisation cannot heal by retrying: park the change as it is.
-                    pending.append(_Pending(index, {"DetailType": detail_type}, "Unserialisable"))
+        pending = [item for index, record in enumerate(records) for item in self._pending(index, record)]
+        first = len(records)
         for start in range(0, len(pending), PUT_EVENTS_LIMIT):
             refused = self._put(pending[start : start + PUT_EVENTS_LIMIT])
             held = self._park_or_hold(records, refused)
@@ -168,8 +175,34 @@ class Publisher:
                     "events not accepted; the stream will retry",
                     extra={"records": len(records) - first, "reason": held[0].error},
                 )
-                return {r["eventID"] for r in records[first:]}
-        return set()
+                break
+        batch = MetricBatch()
+        for item in pending:
+            if item.index < first and item.detail is not None:
+                change_metrics(batch, item.entry["DetailType"], item.detail)
+        batch.flush()
+        return {r["eventID"] for r in records[first:]}
+
+    def _pending(self, index: int, record: dict[str, Any]) -> list[_Pending]:
+        """The entries of one stream record; what can never become an entry is marked to be parked."""
+        try:
+            events = events_for(record)
+        except Exception as exc:
+            # An image our code cannot read (a missing key, a foreign type) fails the same way on
+            # every retry: parked with its keys and new image instead of blocking the shard until
+            # the stream drops it with metadata only.
+            logger.error("unreadable table change", extra={"error": type(exc).__name__})
+            return [_Pending(index, {"DetailType": None}, UNREADABLE_CHANGE)]
+        pending: list[_Pending] = []
+        for detail_type, detail in events:
+            try:
+                pending.append(_Pending(index, self._entry(detail_type, detail), detail=detail))
+            except contract.ContractViolation:
+                pending.append(_Pending(index, {"DetailType": detail_type}, CONTRACT_VIOLATION))
+            except (TypeError, ValueError):
+                # Our own serialisation cannot heal by retrying: park the change as it is.
+                pending.append(_Pending(index, {"DetailType": detail_type}, UNSERIALISABLE))
+        return pending
 
     def republish(self, parked: dict[str, Any]) -> bool:
         """Put the entries of a parked message again; True when EventBridge accepted all of them."""
@@ -255,9 +288,11 @@ class Publisher:
         return True
 
     def _entry(self, detail_type: str, detail: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps(detail, ensure_ascii=False, default=_json_default)
+        contract.check(detail_type, text)
         return {
             "EventBusName": self.bus_name,
             "Source": self.source,
             "DetailType": detail_type,
-            "Detail": json.dumps(detail, ensure_ascii=False, default=_json_default),
+            "Detail": text,
         }

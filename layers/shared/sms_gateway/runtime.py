@@ -118,7 +118,7 @@ class Runtime:
         from sms_gateway.tokens import TokenCache
         from sms_gateway.vendors.base import adapter_class
 
-        tokens = TokenCache(self.store, account.name, memory=self._tokens)
+        tokens = TokenCache(self.store, account.name, account.vendor, memory=self._tokens)
         return adapter_class(account.vendor)(account, self.http, tokens)
 
     # ------------------------------------------------------------------ services

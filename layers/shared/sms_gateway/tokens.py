@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import ClassVar, Protocol
 
-from sms_gateway.observability import register_secret
+from sms_gateway.observability import emit, register_secret
 
 # Renew this long before the vendor's expiry, so a token never dies in the middle of a call.
 EXPIRY_MARGIN_SECONDS = 300
@@ -28,10 +28,16 @@ class TokenCache:
     _memory: ClassVar[dict[str, tuple[str, int]]] = {}
 
     def __init__(
-        self, backend: TokenBackend, account: str, memory: dict[str, tuple[str, int]] | None = None
+        self,
+        backend: TokenBackend,
+        account: str,
+        vendor: str | None = None,
+        *,
+        memory: dict[str, tuple[str, int]] | None = None,
     ) -> None:
         self._backend = backend
         self._account = account
+        self._vendor = vendor
         self._held = TokenCache._memory if memory is None else memory
 
     def get(self, fetch: Callable[[], tuple[str, int]]) -> str:
@@ -47,6 +53,7 @@ class TokenCache:
             return shared[0]
         token, lifetime = fetch()
         register_secret(token)
+        emit("TokenRefreshes", dimensions={"vendor": self._vendor, "account": self._account})
         lifetime = int(lifetime)
         # A vendor that hands back the same token with what is left of its life would otherwise be
         # asked again on every call inside the margin: keep it until it dies (a refusal renews it).
