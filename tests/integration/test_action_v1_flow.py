@@ -229,7 +229,7 @@ def test_a_future_send_at_waits_in_the_queue(
 def queued_bodies(queue_url: str) -> list[str]:
     """The bodies of a queue's messages, delayed ones included (moto's in-process backend: SQS
     itself shows a delayed message to no one until it is due)."""
-    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.core.models import DEFAULT_ACCOUNT_ID
     from moto.sqs.models import sqs_backends
 
     queue = sqs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_queue(queue_url.rsplit("/", 1)[1])
