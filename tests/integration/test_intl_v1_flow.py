@@ -66,7 +66,8 @@ def gateway(aws: AwsEnv, sim: IntlV1Simulator) -> IntlV1Simulator:
 
 def adapter_for(sim: IntlV1Simulator, **options: Any) -> IntlV1Adapter:
     account = Account(**intl_account(sim.url, options=options))
-    return IntlV1Adapter(account, VendorHttp(read_timeout=2))
+    # A generous read timeout: a call of 1,000 numbers on a loaded machine is slow, not lost.
+    return IntlV1Adapter(account, VendorHttp(read_timeout=30))
 
 
 def submission(*numbers: str, **fields: Any) -> Submission:
@@ -184,7 +185,7 @@ def test_result_codes_are_permanent_or_retried(sim: IntlV1Simulator, code: int, 
 def test_wrong_credentials_are_retried_not_failed(sim: IntlV1Simulator) -> None:
     account = Account(**intl_account(sim.url, credentials={"app_key": "10002", "app_secret": "reset"}))
     with pytest.raises(VendorUnavailable, match="1003"):
-        IntlV1Adapter(account, VendorHttp(read_timeout=2)).submit(submission(NIGERIA))
+        IntlV1Adapter(account, VendorHttp(read_timeout=30)).submit(submission(NIGERIA))
 
 
 def test_a_garbled_send_answer_is_ambiguous_and_a_503_is_not(sim: IntlV1Simulator) -> None:
