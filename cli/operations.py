@@ -133,7 +133,7 @@ def republish(sqs: Any, failure_queue_url: str, publisher: Publisher, *, dry_run
 
 def _kept_items(store: Store, db: Any, pk: str, since: str, until: str) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {
-        "TableName": store.table,
+        "TableName": store.table.name,
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
         "ExpressionAttributeValues": serialize({":pk": pk, ":low": since, ":high": until + "\uffff"}),
     }
