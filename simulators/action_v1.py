@@ -34,6 +34,7 @@ p2p row break and a row that is not ``mobile#content``, the account's charge typ
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from .base import (
@@ -41,6 +42,7 @@ from .base import (
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
+    Reply,
     SimRequest,
     VendorError,
     iter_chunks,
@@ -70,12 +72,23 @@ POSTPAID_BALANCE = -153278040  # 004 L218, the document's post-paid example
 class _ActionV1Records(BaseSimulator):
     """Balance, pulls, record formats and pushes of action_v1 (004); the vendor class holds the sends."""
 
-    def _balance(self, params: dict):
+    def _authenticate(self, params: dict[str, Any], signed: str, numeric: bool = False) -> None:
+        raise NotImplementedError  # ActionV1Simulator: it checks the password of every action
+
+    @property
+    def charge_type(self) -> str:
+        return self.balance_details["charge_type"] or self.reading("charge_type")
+
+    @property
+    def extno(self) -> str:
+        return str(self.options.get("extno") or "")
+
+    def _balance(self, params: dict[str, Any]) -> Reply:
         self._authenticate(params, "", numeric=True)
         with self._lock:  # 004 L218: status a number here
             return json_reply({"status": 0, "balance": self.balance, "chargeType": self.charge_type})
 
-    def _report(self, params: dict):
+    def _report(self, params: dict[str, Any]) -> Reply:
         self._authenticate(params, "")
         size = _size(params.get("size"), 10, 10000)  # 004 L262
         records = self.with_bad_record(
@@ -84,7 +97,7 @@ class _ActionV1Records(BaseSimulator):
         with self._lock:  # 004 L273-L303
             return json_reply({"status": STATUS_OK, "balance": self.balance, "list": records})
 
-    def _mo(self, params: dict):
+    def _mo(self, params: dict[str, Any]) -> Reply:
         self._authenticate(params, "")
         size = _size(params.get("size") or params.get("szie"), 10, 1000)  # 004 L367-L369, L377
         records = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos(limit=size)])
@@ -100,7 +113,7 @@ class _ActionV1Records(BaseSimulator):
     def new_mo_id(self) -> str:
         return self._new_mid()
 
-    def _report_record(self, msg: dict) -> dict:
+    def _report_record(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {  # 004 L277-L285, L466-L474
             "flag": 1,
             "mid": msg["id"],
@@ -111,7 +124,7 @@ class _ActionV1Records(BaseSimulator):
             "time": self.fmt_time(msg["reported_at"]),
         }
 
-    def _mo_record(self, mo: dict) -> dict:
+    def _mo_record(self, mo: dict[str, Any]) -> dict[str, Any]:
         return {  # 004 L386-L394, L457-L465
             "flag": 0,
             "mid": mo["id"],
@@ -122,14 +135,14 @@ class _ActionV1Records(BaseSimulator):
             "time": self.fmt_time(mo["received_at"]),
         }
 
-    def push_targets(self):
+    def push_targets(self) -> tuple[str | None, str | None]:
         # The vendor has a single push address for reports and MO (004 L452-L454).
         if self.delivery != "push":
             return None, None
         url = self.push_report_url or self.push_mo_url
         return url, url
 
-    def build_pushes(self, reports: list[dict], mos: list[dict]) -> list[dict]:
+    def build_pushes(self, reports: list[dict[str, Any]], mos: list[dict[str, Any]]) -> list[dict[str, Any]]:
         records = [self._mo_record(mo) for mo in mos] + [self._report_record(m) for m in reports]
         url = self.push_report_url or self.push_mo_url
         pushes = []
@@ -139,7 +152,7 @@ class _ActionV1Records(BaseSimulator):
             pushes.append({"kind": kind, "url": url, "body": chunk})
         return pushes
 
-    def ack_ok(self, kind, status, answer):  # 004 L507-L509: 响应文本OK
+    def ack_ok(self, kind: str, status: int | None, answer: str) -> bool:  # 004 L507-L509: 响应文本OK
         return status == 200 and answer.strip() == "OK"
 
 
@@ -190,21 +203,17 @@ class ActionV1Simulator(_ActionV1Records):
     }
     ROUTES: ClassVar[dict[str, tuple[tuple[str, ...], str]]] = {"/sms": (("GET", "POST"), "h_sms")}
 
-    def reject(self, code, reason, http_status=200, numeric=False):
+    def reject(self, code: Any, reason: str, http_status: int = 200, numeric: bool = False) -> VendorError:
         status = int(code) if numeric else str(code)
         return VendorError(json_reply({"status": status, "message": reason}, http_status), reason)
 
-    def set_balance(self, balance, **details):
+    def set_balance(self, balance: Any, **details: Any) -> None:
         if "charge_type" not in details and isinstance(balance, (int, float)) and balance < 0:
             details["charge_type"] = "POSTCHARGE"  # a negative balance is a post-paid account (L218)
         super().set_balance(balance, **details)
         self._balance_set = True
 
-    @property
-    def charge_type(self) -> str:
-        return self.balance_details["charge_type"] or self.reading("charge_type")
-
-    def set_readings(self, readings):
+    def set_readings(self, readings: dict[str, Any]) -> None:
         super().set_readings(readings)
         if "charge_type" in readings and not getattr(self, "_balance_set", False):
             # a post-paid account by the reading starts from the document's negative balance
@@ -212,13 +221,9 @@ class ActionV1Simulator(_ActionV1Records):
                 post = self.reading("charge_type") == "POSTCHARGE"
                 self.balance = POSTPAID_BALANCE if post else self.DEFAULT_BALANCE
 
-    @property
-    def extno(self) -> str:
-        return str(self.options.get("extno") or "")
-
     # ------------------------------------------------------------------ routing & auth
 
-    def _params(self, req: SimRequest) -> dict:
+    def _params(self, req: SimRequest) -> dict[str, Any]:
         # 004 L1, L7, L9: URL-encoded parameters, GET or POST; a form body wins over the query.
         return {**req.query, **req.form}
 
@@ -226,7 +231,7 @@ class ActionV1Simulator(_ActionV1Records):
         action = self._params(req).get("action", "")
         return f"/sms?action={action}" if action else "/sms"
 
-    def h_sms(self, req: SimRequest):
+    def h_sms(self, req: SimRequest) -> Reply:
         params = self._params(req)
         action = params.get("action", "")
         numeric = action == "balance"
@@ -238,9 +243,10 @@ class ActionV1Simulator(_ActionV1Records):
                 "rt=json is required (the JSON answers are the ones documented)",
                 numeric=numeric,
             )
-        return getattr(self, f"_{action}")(params)
+        handler: Callable[[dict[str, Any]], Reply] = getattr(self, f"_{action}")
+        return handler(params)
 
-    def _authenticate(self, params: dict, signed: str, numeric: bool = False) -> None:
+    def _authenticate(self, params: dict[str, Any], signed: str, numeric: bool = False) -> None:
         """``signed`` is what follows the password inside the MD5 for this action."""
         account, password = params.get("account", ""), params.get("password", "")
         if not account or not password:  # 004 L19-L26
@@ -265,7 +271,7 @@ class ActionV1Simulator(_ActionV1Records):
 
     # ------------------------------------------------------------------ actions
 
-    def _send(self, params: dict):
+    def _send(self, params: dict[str, Any]) -> Reply:
         extno, content, mobile = params.get("extno", ""), params.get("content", ""), params.get("mobile", "")
         self._authenticate(params, extno + content + mobile)
         if not mobile.strip() or not content:
@@ -280,7 +286,7 @@ class ActionV1Simulator(_ActionV1Records):
         if count > limit:
             raise self.reject(STATUS_TOO_MANY, f"单次提交的号码数过多: {count}, at most {limit}")
 
-    def _p2p(self, params: dict):
+    def _p2p(self, params: dict[str, Any]) -> Reply:
         extno, listing = params.get("extno", ""), params.get("mobileContentList", "")
         # 004 L111-L112: the MD5 covers the list with its line breaks removed
         self._authenticate(params, extno + listing.replace("\r", "").replace("\n", ""))
@@ -302,7 +308,7 @@ class ActionV1Simulator(_ActionV1Records):
         self._check_count(len(pairs))
         return self._submit(pairs, extno)
 
-    def _submit(self, pairs: list[tuple[str, str]], extno: str):
+    def _submit(self, pairs: list[tuple[str, str]], extno: str) -> Reply:
         # 004 L36-L38, L665: extno is the access code 106XXXXXX; more digits may extend the
         # account's code, never change it (RESULT 10, L555)
         extno_ok = not extno or (extno.isdigit() and extno.startswith(self.extno))

@@ -182,6 +182,7 @@ class BaseSimulator(ServerMixin, ControlMixin, FaultsMixin, SchedulerMixin, Reco
 
     def configure(
         self,
+        *,
         push_report_url: Any = _UNSET,
         push_mo_url: Any = _UNSET,
         delivery: Any = _UNSET,

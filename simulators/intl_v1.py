@@ -35,6 +35,7 @@ from .base import (
     BAD_NUMBER,
     BaseSimulator,
     Reading,
+    Reply,
     SimRequest,
     VendorError,
     answer_code,
@@ -85,13 +86,16 @@ BAD_NUMBER_CODE = "UNDELIV"  # 002 L346 "如：DELIVRD, UNDELIV等"
 class _IntlV1Reports(BaseSimulator):
     """Report records, status lookups and pushes of intl_v1 (002)."""
 
+    def expected_app_secret(self) -> str:
+        return md5_hex(self.credentials.get("app_secret", "")).upper()
+
     # ------------------------------------------------------------------ reports
 
     def _new_msg_id(self) -> str:
         # 18 digits like "240924162017564896": yyMMddHHmmss + 6-digit counter
         return self.fmt_time(self.now(), "%y%m%d%H%M%S") + f"{next(self._ids) % 10**6:06d}"
 
-    def _status_record(self, msg: dict) -> dict:
+    def _status_record(self, msg: dict[str, Any]) -> dict[str, Any]:
         if msg["reported_at"] is None:  # 002 L336 "1：状态没返回"
             return {
                 "desc": "状态没返回",
@@ -103,7 +107,7 @@ class _IntlV1Reports(BaseSimulator):
             }
         return self._report_record(msg)
 
-    def _report_record(self, msg: dict, failed_status: int = 2) -> dict:
+    def _report_record(self, msg: dict[str, Any], failed_status: int = 2) -> dict[str, Any]:
         code = str(msg["code"])
         delivered = code == "DELIVRD"
         fmt = TIMESTAMP_FORMATS[(self.reading("timestamp_digits"), self.reading("timestamp_clock"))]
@@ -116,15 +120,15 @@ class _IntlV1Reports(BaseSimulator):
             "timestamp": self.fmt_time(msg["reported_at"], fmt),
         }
 
-    def report_push_bodies(self, reports):
+    def report_push_bodies(self, reports: list[dict[str, Any]]) -> list[Any]:
         # one report object per POST (002 L432-L441); the failed status is a reading (L419 vs L439)
         failed = int(self.reading("push_failed_status"))
         return [self._report_record(m, failed_status=failed) for m in reports]
 
-    def push_request_headers(self):  # 002 L376-L390: the same appKey/appSecret headers
+    def push_request_headers(self) -> dict[str, str]:  # 002 L376-L390: the same appKey/appSecret headers
         return {"appKey": str(self.credentials.get("app_key")), "appSecret": self.expected_app_secret()}
 
-    def ack_ok(self, kind, status, answer):
+    def ack_ok(self, kind: str, status: int | None, answer: str) -> bool:
         # 002 L451-L469: the answer carries code 0; L463 re-pushes a non-zero code
         code = answer_code(answer)
         if status == 200 and code == 0 and not isinstance(code, bool):
@@ -191,13 +195,10 @@ class IntlV1Simulator(_IntlV1Reports):
         f"{BASE}/status": (("POST",), "h_status"),
     }
 
-    def reject(self, code, reason, http_status=200):
+    def reject(self, code: Any, reason: str, http_status: int = 200) -> VendorError:
         code = as_int_code(code)
         name = RESULT_CODES.get(code, "other")
         return VendorError(json_reply({"code": code, "msg": f"{name}: {reason}"}, http_status), reason)
-
-    def expected_app_secret(self) -> str:
-        return md5_hex(self.credentials.get("app_secret", "")).upper()
 
     # ------------------------------------------------------------------ auth & body
 
@@ -215,7 +216,7 @@ class IntlV1Simulator(_IntlV1Reports):
             hint = " (it must be UPPER-case hex)" if secret.upper() == self.expected_app_secret() else ""
             raise self.reject(1003, f"appSecret is not the MD5 of the secret{hint}")
 
-    def _body(self, req: SimRequest) -> dict:
+    def _body(self, req: SimRequest) -> dict[str, Any]:
         if not req.is_json:  # 002 L20-L21, L72: JSON, UTF-8
             raise self.reject(
                 1001, f"Content-Type must be application/json;charset=utf-8, not {req.media_type or 'none'}"
@@ -228,7 +229,7 @@ class IntlV1Simulator(_IntlV1Reports):
 
     # ------------------------------------------------------------------ handlers
 
-    def h_send(self, req: SimRequest):
+    def h_send(self, req: SimRequest) -> Reply:
         self._authenticate(req)
         body = self._body(req)
         scheduled, send_time = self._check_send_fields(body)
@@ -279,7 +280,7 @@ class IntlV1Simulator(_IntlV1Reports):
                 raise self.reject(code, f"submit rejected for {mobile} (simulator rule)")
         return bad
 
-    def h_balance(self, req: SimRequest):
+    def h_balance(self, req: SimRequest) -> Reply:
         self._authenticate(req)
         return json_reply(
             {
@@ -293,7 +294,7 @@ class IntlV1Simulator(_IntlV1Reports):
             }
         )
 
-    def h_status(self, req: SimRequest):
+    def h_status(self, req: SimRequest) -> Reply:
         self._authenticate(req)
         body = self._body(req)
         pairs = body.get("data")  # 002 L258-L271

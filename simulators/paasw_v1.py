@@ -32,6 +32,7 @@ from .base import (
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
+    Reply,
     SimRequest,
     VendorError,
     answer_code,
@@ -81,13 +82,25 @@ STALE_TOKEN_ANSWERS: dict[str, tuple[int, Any]] = {
 class _PaaswV1Records(BaseSimulator):
     """Report and MO records, ids and pushes of paasw_v1 (000)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._mo_sequence = 1234567890
+
     # ------------------------------------------------------------------ reports & MO
 
     def _new_biz_id(self) -> str:
         # 20 digits like the document's "39036632588910887018"
         return f"{int(self.now() * 1000):013d}{next(self._ids) % 10**7:07d}"
 
-    def queue_mo(self, mobile, content, ext_no=None, delay=0.0, sign=None, **extra):
+    def queue_mo(
+        self,
+        mobile: str,
+        content: str,
+        ext_no: str | None = None,
+        delay: float = 0.0,
+        sign: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         # an MO carries the account's sign, else the sign of the first send
         return super().queue_mo(
             mobile, content, ext_no=ext_no, delay=delay, sign=sign or self.sign or "", **extra
@@ -98,7 +111,7 @@ class _PaaswV1Records(BaseSimulator):
             self._mo_sequence += 1
             return str(self._mo_sequence)
 
-    def _report_record(self, msg: dict) -> dict:
+    def _report_record(self, msg: dict[str, Any]) -> dict[str, Any]:
         code = str(msg["code"])
         return {
             "phone_number": msg["mobile"],
@@ -111,7 +124,7 @@ class _PaaswV1Records(BaseSimulator):
             "biz_id": msg["id"],
         }
 
-    def _mo_record(self, mo: dict) -> dict:
+    def _mo_record(self, mo: dict[str, Any]) -> dict[str, Any]:
         return {
             "phone_number": mo["mobile"],
             "send_time": self.fmt_time(mo["received_at"]),
@@ -121,13 +134,13 @@ class _PaaswV1Records(BaseSimulator):
         }
 
     # 000 L81 / L130: "单次推送可能会包含多个" (the batch size of 100 is the simulator's)
-    def report_push_bodies(self, reports):
+    def report_push_bodies(self, reports: list[dict[str, Any]]) -> list[Any]:
         return [[self._report_record(m) for m in chunk] for chunk in iter_chunks(reports, 100)]
 
-    def mo_push_bodies(self, mos):
+    def mo_push_bodies(self, mos: list[dict[str, Any]]) -> list[Any]:
         return [[self._mo_record(mo) for mo in chunk] for chunk in iter_chunks(mos, 100)]
 
-    def ack_ok(self, kind, status, answer):
+    def ack_ok(self, kind: str, status: int | None, answer: str) -> bool:
         # 000 L97-L101 reports {"code":10000}, L143-L147 MO {"code":"10000"}: accept either form
         return status == 200 and answer_code(answer) in (10000, "10000")
 
@@ -177,17 +190,13 @@ class PaaswV1Simulator(_PaaswV1Records):
         "/sms/balance": (("GET",), "h_balance"),
     }
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._mo_sequence = 1234567890
-
-    def reject(self, code, reason, http_status=200):
+    def reject(self, code: Any, reason: str, http_status: int = 200) -> VendorError:
         # codes are strings like the document's "10000" (000 L17)
         return super().reject(str(code), reason, http_status)
 
     # ------------------------------------------------------------------ parameters & auth
 
-    def _params(self, req: SimRequest) -> dict:
+    def _params(self, req: SimRequest) -> dict[str, Any]:
         """GET calls carry query parameters. The document gives no content type for the
         POST calls, so query, form and a JSON object body are all read (body wins)."""
         params = dict(req.query)
@@ -202,14 +211,15 @@ class PaaswV1Simulator(_PaaswV1Records):
                 params.update(req.form)
         return params
 
-    def _require(self, params: dict, *names: str) -> None:
+    def _require(self, params: dict[str, Any], *names: str) -> None:
         # the 是否必填 column of each table (000 L10-L11, L29-L33, L52-L57, L75, L111-L112, L156)
         missing = [n for n in names if not str(params.get(n) or "").strip()]
         if missing:
             raise self.reject(UNDOCUMENTED_ERROR, f"缺少必填参数: {', '.join(missing)}")
 
-    def _check_token(self, params: dict) -> None:
+    def _check_token(self, params: dict[str, Any]) -> None:
         self._require(params, "token")
+        assert self.tokens is not None  # HAS_TOKENS
         with self._lock:
             valid = self.tokens.valid(params["token"])
         if not valid:  # 000 L13-L14: a token dies after 7200 s or when the secret is reset
@@ -220,18 +230,19 @@ class PaaswV1Simulator(_PaaswV1Records):
 
     # ------------------------------------------------------------------ handlers
 
-    def h_token(self, req: SimRequest):
+    def h_token(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._require(params, "appId", "secret")
         if params["appId"] != self.credentials.get("app_id") or params["secret"] != self.credentials.get(
             "secret"
         ):
             raise self.reject(UNDOCUMENTED_ERROR, "appId 或 secret 错误")
+        assert self.tokens is not None  # HAS_TOKENS
         with self._lock:
             token, expires_in = self.tokens.issue()
         return json_reply({"code": OK, "message": "操作成功", "token": token, "expires_in": expires_in})
 
-    def h_send(self, req: SimRequest):
+    def h_send(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         self._require(params, "phoneNumbers", "sign", "content")  # 000 L30-L32
@@ -240,7 +251,7 @@ class PaaswV1Simulator(_PaaswV1Records):
             raise self.reject(UNDOCUMENTED_ERROR, "发送内容须包含【XX】签名")  # 000 L32
         return self._accept(params, params["content"])
 
-    def h_send_template(self, req: SimRequest):
+    def h_send_template(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         self._require(params, "phoneNumbers", "paramJson", "templateId", "sign", "content")  # 000 L53-L57
@@ -252,7 +263,7 @@ class PaaswV1Simulator(_PaaswV1Records):
             params, params["content"], template_id=params["templateId"], param_json=params["paramJson"]
         )
 
-    def _check_kind(self, params: dict) -> None:
+    def _check_kind(self, params: dict[str, Any]) -> None:
         # 000 L33: 1/2/3; required when the account is configured for several kinds
         kind = str(params.get("kind") or "").strip()
         if not kind and self.options.get("multi_kind"):
@@ -260,7 +271,7 @@ class PaaswV1Simulator(_PaaswV1Records):
         if kind and kind not in ("1", "2", "3"):
             raise self.reject(UNDOCUMENTED_ERROR, f"kind 只能为 1、2、3, 不是 {kind!r}")
 
-    def _accept(self, params: dict, content: str, **extra: Any):
+    def _accept(self, params: dict[str, Any], content: str, **extra: Any) -> Reply:
         sign = params["sign"]
         if "【" in sign or "】" in sign:  # 000 L31 签名不包含【】
             raise self.reject(UNDOCUMENTED_ERROR, f"签名不包含【】: {sign!r}")
@@ -293,14 +304,14 @@ class PaaswV1Simulator(_PaaswV1Records):
             self.sign = self.sign or sign
         return json_reply({"code": OK, "message": "操作成功", "bizId": biz_id})  # 000 L36-L41
 
-    def h_deliver(self, req: SimRequest):
+    def h_deliver(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         sign = params.get("sign")
         reports = self.take_reports(predicate=(lambda m: m.get("sign") == sign) if sign else None)
         return json_reply(self.with_bad_record("report", [self._report_record(m) for m in reports]))
 
-    def h_sms_up(self, req: SimRequest):
+    def h_sms_up(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         self._require(params, "sign")  # 000 L112: sign required here
@@ -308,7 +319,7 @@ class PaaswV1Simulator(_PaaswV1Records):
         mos = self.take_mos(predicate=lambda mo: mo["sign"] in ("", sign))
         return json_reply(self.with_bad_record("mo", [self._mo_record(mo) for mo in mos]))
 
-    def h_balance(self, req: SimRequest):
+    def h_balance(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         return json_reply({"code": OK, "message": "请求成功", "balance": self.balance})

@@ -40,6 +40,7 @@ from .base import (
     REPUSH_SILENT,
     BaseSimulator,
     Reading,
+    Reply,
     SimRequest,
     VendorError,
     as_int_code,
@@ -73,17 +74,24 @@ STALE_TOKEN_ANSWERS: dict[str, tuple[int, Any]] = {
 class _PaaswV2Records(BaseSimulator):
     """Pulls, balance, report and MO records and pushes of paasw_v2 (001)."""
 
-    def h_deliver(self, req: SimRequest):
+    # PaaswV2Simulator: how each path's parameters are read and its token checked
+    def _params(self, req: SimRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _check_token(self, params: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def h_deliver(self, req: SimRequest) -> Reply:
         self._check_token(self._params(req))
         data = self.with_bad_record("report", [self._report_record(m) for m in self.take_reports()])
         return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
 
-    def h_mo(self, req: SimRequest):
+    def h_mo(self, req: SimRequest) -> Reply:
         self._check_token(self._params(req))
         data = self.with_bad_record("mo", [self._mo_record(mo) for mo in self.take_mos()])
         return json_reply({"code": OK, "message": "请求成功", "count": len(data), "data": data})
 
-    def h_balance(self, req: SimRequest):
+    def h_balance(self, req: SimRequest) -> Reply:
         self._check_token(self._params(req))
         return json_reply({"code": OK, "message": "请求成功", "data": {"balance": self.balance}})
 
@@ -93,7 +101,7 @@ class _PaaswV2Records(BaseSimulator):
         # "3" + 13-digit milliseconds + 6-digit counter: 20 digits, always above 2**64
         return int(f"3{int(self.now() * 1000):013d}{next(self._ids) % 10**6:06d}")
 
-    def _report_record(self, msg: dict) -> dict:
+    def _report_record(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {
             "mobile": msg["mobile"],
             "chnRptDate": self.fmt_time(msg["reported_at"]),
@@ -102,7 +110,7 @@ class _PaaswV2Records(BaseSimulator):
             "batchId": int(msg["id"]) if self.reading("report_batch_id") == "number" else msg["id"],
         }
 
-    def _mo_record(self, mo: dict) -> dict:
+    def _mo_record(self, mo: dict[str, Any]) -> dict[str, Any]:
         return {
             "mobile": mo["mobile"],
             "extNo": mo["ext_no"],
@@ -110,13 +118,13 @@ class _PaaswV2Records(BaseSimulator):
             "replyDate": self.fmt_time(mo["received_at"]),
         }
 
-    def report_push_bodies(self, reports):
+    def report_push_bodies(self, reports: list[dict[str, Any]]) -> list[Any]:
         return [
             {"count": len(chunk), "data": [self._report_record(m) for m in chunk]}
             for chunk in iter_chunks(reports, 100)
         ]
 
-    def mo_push_bodies(self, mos):
+    def mo_push_bodies(self, mos: list[dict[str, Any]]) -> list[Any]:
         return [
             {"count": len(chunk), "data": [self._mo_record(mo) for mo in chunk]}
             for chunk in iter_chunks(mos, 100)
@@ -177,14 +185,14 @@ class PaaswV2Simulator(_PaaswV2Records):
     # 001 L53, L147, L244, L444: 数据格式 form表单
     FORM_PATHS: ClassVar[set[str]] = {"/message/tokenApi", "/msg/send", "/msg/sendTemplate", "/msg/balance"}
 
-    def reject(self, code, reason, http_status=200):
+    def reject(self, code: Any, reason: str, http_status: int = 200) -> VendorError:
         return VendorError(
             json_reply({"code": as_int_code(code), "message": reason, "data": None}, http_status), reason
         )
 
     # ------------------------------------------------------------------ parameters & auth
 
-    def _params(self, req: SimRequest) -> dict:
+    def _params(self, req: SimRequest) -> dict[str, Any]:
         """Body parameters in the content type this path demands."""
         if req.path in self.FORM_PATHS:
             if not req.is_form:
@@ -204,7 +212,7 @@ class PaaswV2Simulator(_PaaswV2Records):
             raise self.reject(UNDOCUMENTED_ERROR, "数据格式错误: JSON body must be an object")
         return dict(req.json)
 
-    def _text(self, params: dict, name: str) -> str:
+    def _text(self, params: dict[str, Any], name: str) -> str:
         value = params.get(name)
         if value is None:
             return ""
@@ -212,7 +220,7 @@ class PaaswV2Simulator(_PaaswV2Records):
             raise self.reject(UNDOCUMENTED_ERROR, f"{name} 类型须为 String")
         return str(value).strip()
 
-    def _require(self, params: dict, *names: str) -> None:
+    def _require(self, params: dict[str, Any], *names: str) -> None:
         # the 是否必填 column of each table (001 L11-L12, L100-L103, L193-L197, L291)
         missing = [
             n
@@ -222,8 +230,9 @@ class PaaswV2Simulator(_PaaswV2Records):
         if missing:
             raise self.reject(UNDOCUMENTED_ERROR, f"缺少必填参数: {', '.join(missing)}")
 
-    def _check_token(self, params: dict) -> None:
+    def _check_token(self, params: dict[str, Any]) -> None:
         self._require(params, "token")
+        assert self.tokens is not None  # HAS_TOKENS
         with self._lock:
             valid = self.tokens.valid(self._text(params, "token"))
         if not valid:  # 001 L36-L37: a token dies after 7200 s or when the secret is reset
@@ -234,20 +243,21 @@ class PaaswV2Simulator(_PaaswV2Records):
 
     # ------------------------------------------------------------------ handlers
 
-    def h_token(self, req: SimRequest):
+    def h_token(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._require(params, "appId", "secret")
         if self._text(params, "appId") != self.credentials.get("app_id") or self._text(
             params, "secret"
         ) != self.credentials.get("secret"):
             raise self.reject(UNDOCUMENTED_ERROR, "appId 或 secret 错误")
+        assert self.tokens is not None  # HAS_TOKENS
         with self._lock:
             token, expires_in = self.tokens.issue()
         return json_reply(
             {"code": OK, "message": "请求成功", "data": {"expires_in": expires_in, "token": token}}
         )
 
-    def h_send(self, req: SimRequest):
+    def h_send(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         self._require(params, "mobile", "msg", "productId")  # 001 L101-L103
@@ -256,7 +266,7 @@ class PaaswV2Simulator(_PaaswV2Records):
             raise self.reject(UNDOCUMENTED_ERROR, "发送内容须包含【XX】签名")
         return self._accept(params, msg)
 
-    def h_send_template(self, req: SimRequest):
+    def h_send_template(self, req: SimRequest) -> Reply:
         params = self._params(req)
         self._check_token(params)
         self._require(params, "mobile", "templateId", "params", "productId")  # 001 L194-L197
@@ -277,7 +287,7 @@ class PaaswV2Simulator(_PaaswV2Records):
         content = f"template {template_id} {json.dumps(values, ensure_ascii=False)}"
         return self._accept(params, content, template_id=template_id, template_params=values)
 
-    def _accept(self, params: dict, content: str, **extra: Any):
+    def _accept(self, params: dict[str, Any], content: str, **extra: Any) -> Reply:
         product = self._text(params, "productId")
         if product not in ("1", "2", "3"):  # 001 L103
             raise self.reject(UNDOCUMENTED_ERROR, f"productId 只能为 1、2、3, 不是 {product!r}")

@@ -1,8 +1,7 @@
 """Structure gate: no class over MAX_CLASS_LINES lines anywhere, no import circle inside our packages.
 
-Run by ``make structure`` (and so by ``make lint``). Exit status 1 on any finding not in the
-allow-list ``tools/structure_allow.txt``; an allow-list entry that no longer matches a finding
-fails too, so the list can only shrink. Complexity per function is ruff's job (C901, PLR0912,
+Run by ``make structure`` (and so by ``make lint``). Exit status 1 on any finding: there is no
+allow-list (issue 10 emptied it). Complexity per function is ruff's job (C901, PLR0912,
 PLR0915 in pyproject.toml); this script covers what ruff does not measure.
 
 Import circles count every import statement, including imports inside functions (they only hide
@@ -20,7 +19,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_CLASS_LINES = 200
-ALLOW_FILE = ROOT / "tools" / "structure_allow.txt"
 SKIP_DIRS = {".venv", ".venv-scan", ".aws-sam", ".local", ".git", "node_modules", "__pycache__"}
 #: package name -> the folder holding it (the circle check covers these packages)
 PACKAGES = {
@@ -32,7 +30,7 @@ PACKAGES = {
 
 @dataclass(frozen=True)
 class Finding:
-    key: str  # what the allow-list names: "class path::Name" or "cycle a -> b -> a"
+    key: str  # "class path::Name" or "cycle a <-> b"
     detail: str
 
 
@@ -149,34 +147,14 @@ def import_cycles(packages: dict[str, Path]) -> list[Finding]:
     ]
 
 
-def read_allow_list(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    entries = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        entry = line.split("#", 1)[0].strip()
-        if entry:
-            entries.add(entry)
-    return entries
-
-
 def main() -> int:
     findings = large_classes(ROOT) + import_cycles(PACKAGES)
-    allowed = read_allow_list(ALLOW_FILE)
-    failed = False
     for finding in findings:
-        if finding.key in allowed:
-            print(f"allowed (tools/structure_allow.txt): {finding.key}: {finding.detail}")
-        else:
-            print(f"FAIL {finding.key}: {finding.detail}")
-            failed = True
-    for stale in sorted(allowed - {finding.key for finding in findings}):
-        print(f"FAIL stale allow-list entry (fixed, remove it from tools/structure_allow.txt): {stale}")
-        failed = True
-    if not failed:
-        known = f", {len(findings)} allowed" if findings else ""
-        print(f"structure: ok (no class over {MAX_CLASS_LINES} lines, no import circle{known})")
-    return 1 if failed else 0
+        print(f"FAIL {finding.key}: {finding.detail}")
+    if findings:
+        return 1
+    print(f"structure: ok (no class over {MAX_CLASS_LINES} lines, no import circle)")
+    return 0
 
 
 if __name__ == "__main__":

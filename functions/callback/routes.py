@@ -22,5 +22,7 @@ def push(account: str, kind: str) -> Response[str]:
         raise PushRejected("body is not valid base64 or UTF-8") from exc
     query = dict(event.query_string_parameters or {})
     service = runtime.current().push_service()
-    answer = service.handle(account, kind, query.pop("token", None), dict(event.headers), query, body)
+    answer = service.handle(
+        account, kind, query.pop("token", None), headers=dict(event.headers), query=query, body=body
+    )
     return Response(status_code=answer.status_code, content_type=answer.content_type, body=answer.body)

@@ -91,7 +91,7 @@ def _play(board: Board, runner: RunningRunner, deadline: float, timeout: float) 
     publish(sqs, send_url, first)
     for account, number, content in scenario.replies:
         account.sim.queue_mo(account.on_the_wire(number), content, delay=2.0)
-    follow(board, sqs, events_url, progress, lambda: False, time.monotonic() + 1.5)
+    follow(board, sqs, events_url, progress, until=lambda: False, deadline=time.monotonic() + 1.5)
     publish(sqs, send_url, [r for r in wave1 if r not in first])
     progress.clear()
     print(
@@ -110,7 +110,7 @@ def _play(board: Board, runner: RunningRunner, deadline: float, timeout: float) 
     def accepted() -> bool:
         return wave1_numbers <= {(a.name, m["mobile"]) for a in token_accounts for m in a.sim.messages}
 
-    follow(board, sqs, events_url, progress, accepted, deadline)
+    follow(board, sqs, events_url, progress, until=accepted, deadline=deadline)
     tokens_before = {a.name: token_calls(a) for a in token_accounts}
     for account in token_accounts:
         account.sim.expire_tokens()
@@ -122,7 +122,7 @@ def _play(board: Board, runner: RunningRunner, deadline: float, timeout: float) 
         f"{sum(len(r.numbers) for r in wave2)} recipients"
     )
 
-    finished = follow(board, sqs, events_url, progress, lambda: board.done, deadline)
+    finished = follow(board, sqs, events_url, progress, until=lambda: board.done, deadline=deadline)
     while finished and board.drain(sqs, events_url, wait_seconds=0):
         pass  # duplicates would be harmless; read what is there to count them
     progress.clear()

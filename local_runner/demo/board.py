@@ -145,7 +145,7 @@ def publish(sqs: Any, queue_url: str, requests: list[Request]) -> None:
 
 
 def follow(
-    board: Board, sqs: Any, url: str, progress: Progress, until: Callable[[], bool], deadline: float
+    board: Board, sqs: Any, url: str, progress: Progress, *, until: Callable[[], bool], deadline: float
 ) -> bool:
     """Read the bus until ``until()`` holds or the deadline passes."""
     while not until():

@@ -281,7 +281,7 @@ class Scenario:
         return request
 
     def _grouped(
-        self, account: Account, what: str, requests: int, each: int, content: str, wave: int = 1
+        self, account: Account, what: str, requests: int, each: int, *, content: str, wave: int = 1
     ) -> None:
         """Requests with the same content, sign and kind: one vendor call between them."""
         for _ in range(requests):
@@ -302,7 +302,7 @@ class Scenario:
         soon = {"schedule_in": SCHEDULE_SECONDS}
 
         action = a["cn-action"]  # reports and MO pushed
-        self._grouped(action, "parcel", 6, 8, "您的快件已到达驿站，请凭取件码取件。")
+        self._grouped(action, "parcel", 6, 8, content="您的快件已到达驿站，请凭取件码取件。")
         codes = action.numbers(6)
         texts = [
             {"to": n, "content": f"您的验证码是{246810 + i}，5分钟内有效。"} for i, n in enumerate(codes)
@@ -323,28 +323,28 @@ class Scenario:
         self._add(action, "reminder", action.numbers(4), content=reminder, feature="scheduled-sqs", **soon)
 
         bulk = a["cn-action-bulk"]  # reports and MO polled
-        self._grouped(bulk, "notice", 4, 10, "您的包裹已发出，请留意查收。")
+        self._grouped(bulk, "notice", 4, 10, content="您的包裹已发出，请留意查收。")
 
         paasw = a["cn-paasw"]  # pushed; wave 2 after its token expired
-        self._grouped(paasw, "delivery", 5, 6, "您的快件今日派送，请保持电话畅通。")
+        self._grouped(paasw, "delivery", 5, 6, content="您的快件今日派送，请保持电话畅通。")
         pickup = {"id": "SF_PICKUP", "params": {"station": "南山驿站", "code": "8-2-1024"}}
         self._add(paasw, "pickup", paasw.numbers(8), template=pickup, feature="template")
-        self._grouped(paasw, "delivery", 3, 6, "您的快件今日派送，请保持电话畅通。", wave=2)
+        self._grouped(paasw, "delivery", 3, 6, content="您的快件今日派送，请保持电话畅通。", wave=2)
 
         paasw2 = a["cn-paasw2"]  # polled, form bodies; wave 2 after its token expired
-        self._grouped(paasw2, "signed", 5, 6, "您的快件已签收，感谢使用中通快递。")
+        self._grouped(paasw2, "signed", 5, 6, content="您的快件已签收，感谢使用中通快递。")
         code = {"id": "ZT_CODE", "params": {"code": "523648", "minute": "5"}}
         self._add(paasw2, "verify", paasw2.numbers(8), template=code, kind="verification", feature="template")
         evening = "今晚8点前下单，明日必达。"
         self._add(paasw2, "evening", paasw2.numbers(4), content=evening, feature="scheduled-native", **soon)
-        self._grouped(paasw2, "signed", 3, 4, "您的快件已签收，感谢使用中通快递。", wave=2)
+        self._grouped(paasw2, "signed", 3, 4, content="您的快件已签收，感谢使用中通快递。", wave=2)
 
         pwd = a["cn-pwd"]  # reports polled (masked numbers), MO pushed; a task per request
         for _ in range(4):
             self._add(pwd, "notice", pwd.numbers(10), content="您的快件已到达，请及时领取。")
 
         intl = a["intl"]  # pushed, the status poller as safety net
-        self._grouped(intl, "shipped", 5, 5, "Your parcel has shipped.")
+        self._grouped(intl, "shipped", 5, 5, content="Your parcel has shipped.")
         window = "Your delivery window starts in 1 hour."
         self._add(
             intl,

@@ -98,7 +98,7 @@ def submission(*numbers: str, call_id: str = "c" * 32, **fields: Any) -> Submiss
 def sim() -> Iterator[PwdV1Simulator]:
     with PwdV1Simulator({"account": ACCOUNT, "password": PASSWORD}) as simulator:
         simulator.configure(delivery="pull", report_delay=0.01)
-        yield simulator  # type: ignore[misc]
+        yield simulator
 
 
 # ---------------------------------------------------------------------------------- declarations

@@ -219,6 +219,7 @@ class PushService:
         account_name: str,
         kind: str,
         token: str | None,
+        *,
         headers: dict[str, str],
         query: dict[str, str],
         body: bytes,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import BalanceIn
-from sms_gateway.store import keys
 from sms_gateway.store.table import Table
 
 
@@ -15,12 +15,12 @@ class BalanceStore:
     def record(
         self, account: str, vendor: str, balance: BalanceIn, *, low: bool, threshold: float | None
     ) -> None:
-        pk, sk = keys.balance(account)
+        pk, sk = layout.balance(account)
         self.table.put(
             {
                 "pk": pk,
                 "sk": sk,
-                "type": keys.BALANCE,
+                "type": layout.BALANCE,
                 "account": account,
                 "vendor": vendor,
                 "amount": balance.amount,

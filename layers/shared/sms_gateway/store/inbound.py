@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import InboundIn
-from sms_gateway.store import keys
 from sms_gateway.store.table import Table
 
 
@@ -27,12 +27,12 @@ class InboundStore:
         key = inbound.vendor_message_id or digest(
             sender, inbound.sender_mask, inbound.content, inbound.ext_no, inbound.raw_time
         )
-        pk, sk = keys.inbound(account, received, key)
+        pk, sk = layout.inbound(account, received, key)
         return self.table.put(
             {
                 "pk": pk,
                 "sk": sk,
-                "type": keys.INBOUND,
+                "type": layout.INBOUND,
                 "account": account,
                 "vendor": vendor,
                 "sender": inbound.sender,

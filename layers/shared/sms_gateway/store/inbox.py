@@ -7,8 +7,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
-from sms_gateway.store import keys
 from sms_gateway.store.bodies import body_attributes
 from sms_gateway.store.items import KeptItem
 from sms_gateway.store.table import Key, Table, serialize
@@ -41,11 +41,11 @@ class InboxStore:
         A body is kept in a form the table can always hold (bodies.py), or only as a sample when
         it is refused for its size. Only items in state `received` wait on the replay index.
         """
-        pk, sk = keys.inbox_pk(account), f"{iso(utcnow())}#{uuid.uuid4().hex}"
+        pk, sk = layout.inbox_pk(account), f"{iso(utcnow())}#{uuid.uuid4().hex}"
         item: dict[str, Any] = {
             "pk": pk,
             "sk": sk,
-            "type": keys.INBOX,
+            "type": layout.INBOX,
             "kind": kind,
             "state": state,
             "reason": _reason(reason),
@@ -55,7 +55,7 @@ class InboxStore:
         }
         if state == "received":
             # Sparse: on the `pending` index until applied or rejected, so replay finds it.
-            item.update(pending_pk=keys.replay_pk(account), pending_sk=sk)
+            item.update(pending_pk=layout.replay_pk(account), pending_sk=sk)
         self.table.put(item)
         return pk, sk
 
@@ -63,12 +63,12 @@ class InboxStore:
         """Keep what a pull received (state `kept`, before parsing) or could not read (state
         `unreadable`), for inspection and replay by hand. Never on the replay index: the records
         that were read are kept and replayed as a normalised batch (polling.py)."""
-        pk, sk = keys.pulled_pk(account), f"{iso(utcnow())}#{uuid.uuid4().hex}"
+        pk, sk = layout.pulled_pk(account), f"{iso(utcnow())}#{uuid.uuid4().hex}"
         self.table.put(
             {
                 "pk": pk,
                 "sk": sk,
-                "type": keys.PULLED,
+                "type": layout.PULLED,
                 "kind": kind,
                 "state": state,
                 "reason": _reason(reason),
@@ -115,7 +115,7 @@ class InboxStore:
         for item in self.table.pages(
             IndexName="pending",
             KeyConditionExpression="pending_pk = :pk AND pending_sk < :cutoff",
-            ExpressionAttributeValues=serialize({":pk": keys.replay_pk(account), ":cutoff": cutoff}),
+            ExpressionAttributeValues=serialize({":pk": layout.replay_pk(account), ":cutoff": cutoff}),
         ):
             found.append(KeptItem.from_item(item))
             if limit is not None and len(found) >= limit:

@@ -1,6 +1,6 @@
 """The sparse `pending` index of recipients waiting for a report from a polled vendor.
 
-The record of a submitted recipient carries pending_pk/pending_sk (keys.pending_sk: the time of
+The record of a submitted recipient carries pending_pk/pending_sk (layout.pending_sk: the time of
 its next check first); a final status removes them (recipients.RecipientStore.advance). When to
 check again is the poller's rule (polling.next_check).
 """
@@ -11,9 +11,9 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import PendingRecipient
-from sms_gateway.store import keys
 from sms_gateway.store.table import Table, conditional_failed, serialize
 
 
@@ -28,7 +28,7 @@ class PendingStore:
             IndexName="pending",
             KeyConditionExpression="pending_pk = :pk AND pending_sk < :due",
             ExpressionAttributeValues=serialize(
-                {":pk": keys.pending_pk(account), ":due": keys.pending_due_before(iso(utcnow()))}
+                {":pk": layout.pending_pk(account), ":due": layout.pending_due_before(iso(utcnow()))}
             ),
             Limit=limit,
             ScanIndexForward=True,
@@ -47,9 +47,9 @@ class PendingStore:
         """Move a pending recipient to ``until`` on the index; nothing when it is final meanwhile."""
         try:
             self.table.update(
-                keys.recipient(row.message_id, row.recipient),
+                layout.recipient(row.message_id, row.recipient),
                 "SET pending_sk = :sk",
-                {":sk": keys.pending_sk(iso(until), row.message_id, row.recipient)},
+                {":sk": layout.pending_sk(iso(until), row.message_id, row.recipient)},
                 condition="attribute_exists(pending_pk)",
             )
         except ClientError as exc:

@@ -13,10 +13,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.matching import Advance, OrphanKey
 from sms_gateway.models import RecipientRecord, ReportIn, Status
-from sms_gateway.store import keys
 from sms_gateway.store.inbound import digest
 from sms_gateway.store.table import Key, Table, conditional_failed
 
@@ -49,23 +49,23 @@ class RecipientStore:
     def _lookup_item(self, record: RecipientRecord) -> dict[str, Any] | None:
         if not (record.vendor_message_id and record.recipient and record.account):
             return None
-        pk, sk = keys.lookup(record.account, record.vendor_message_id, record.recipient)
+        pk, sk = layout.lookup(record.account, record.vendor_message_id, record.recipient)
         return {
             "pk": pk,
             "sk": sk,
-            "type": keys.LOOKUP,
+            "type": layout.LOOKUP,
             "message_id": record.message_id,
             "expires_at": self.table.expires(),
         }
 
     def _record_item(self, record: RecipientRecord) -> dict[str, Any]:
         now = iso(utcnow())
-        number = record.recipient or keys.INVALID_RECIPIENT
-        pk, sk = keys.recipient(record.message_id, number)
+        number = record.recipient or layout.INVALID_RECIPIENT
+        pk, sk = layout.recipient(record.message_id, number)
         item: dict[str, Any] = {
             "pk": pk,
             "sk": sk,
-            "type": keys.RECIPIENT,
+            "type": layout.RECIPIENT,
             "message_id": record.message_id,
             # An empty string cannot key the by_recipient index: such a record is left out of it.
             "recipient": record.recipient or None,
@@ -86,29 +86,28 @@ class RecipientStore:
             "expires_at": self.table.expires(),
         }
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
-            item["pending_pk"] = keys.pending_pk(record.account)
-            item["pending_sk"] = keys.pending_sk(now, record.message_id, number)
+            item["pending_pk"] = layout.pending_pk(record.account)
+            item["pending_sk"] = layout.pending_sk(now, record.message_id, number)
         return item
 
     # ------------------------------------------------------------------ reads
     def recipient(self, message_id: str, recipient: str) -> dict[str, Any] | None:
-        return self.table.get(keys.recipient(message_id, recipient))
+        return self.table.get(layout.recipient(message_id, recipient))
 
     def message(self, message_id: str) -> list[dict[str, Any]]:
         """Every recipient record of a message: the answer to "what happened to this SMS?"."""
-        return list(self.table.query(keys.message_pk(message_id), keys.RCPT_PREFIX))
+        return list(self.table.query(layout.message_pk(message_id), layout.RCPT_PREFIX))
 
     def lookup_message(self, account: str, vendor_message_id: str, number: str) -> str | None:
         """The message id recorded for this number under this vendor id, if any."""
-        hit = self.table.get(keys.lookup(account, vendor_message_id, number))
+        hit = self.table.get(layout.lookup(account, vendor_message_id, number))
         return str(hit["message_id"]) if hit else None
 
     def lookups(self, account: str, vendor_message_id: str) -> list[tuple[str, str]]:
         """(message id, number) of every recipient recorded under this vendor id."""
-        pk = keys.lookup_pk(account, vendor_message_id)
-        return [
-            (str(i["message_id"]), keys.number_of(i["sk"])) for i in self.table.query(pk, keys.RCPT_PREFIX)
-        ]
+        pk = layout.lookup_pk(account, vendor_message_id)
+        items = self.table.query(pk, layout.RCPT_PREFIX)
+        return [(str(i["message_id"]), layout.number_of(i["sk"])) for i in items]
 
     # ------------------------------------------------------------------ reports
     def advance(self, message_id: str, recipient: str, report: ReportIn) -> Advance:
@@ -140,7 +139,7 @@ class RecipientStore:
             update += " REMOVE pending_pk, pending_sk"
         try:
             self.table.update(
-                keys.recipient(message_id, recipient),
+                layout.recipient(message_id, recipient),
                 update,
                 values,
                 names={"#status": "status", "#final": "final"},
@@ -158,12 +157,12 @@ class RecipientStore:
     def keep_orphan(self, account: str, report: ReportIn) -> None:
         """Keep a report whose submission is not recorded yet, one per vendor id and number, found
         later by key (no query): the first report wins, as it would have on the record."""
-        pk, sk = keys.orphan(account, report.vendor_message_id, report.recipient or report.recipient_mask)
+        pk, sk = layout.orphan(account, report.vendor_message_id, report.recipient or report.recipient_mask)
         self.table.put(
             {
                 "pk": pk,
                 "sk": sk,
-                "type": keys.ORPHAN,
+                "type": layout.ORPHAN,
                 "recipient": report.recipient,
                 "recipient_mask": report.recipient_mask,
                 "status": report.status,
@@ -178,17 +177,17 @@ class RecipientStore:
         )
 
     def drop_orphan(self, key: OrphanKey) -> None:
-        self.table.delete(keys.orphan(*key))
+        self.table.delete(layout.orphan(*key))
 
     def orphans(self, wanted: Iterable[OrphanKey]) -> Iterator[tuple[OrphanKey, ReportIn]]:
         """The kept orphan reports among ``wanted``, batched reads by key."""
-        by_key: dict[Key, OrphanKey] = {keys.orphan(*k): k for k in wanted}
+        by_key: dict[Key, OrphanKey] = {layout.orphan(*k): k for k in wanted}
         for item in self.table.batch_get(list(by_key)):
             key = by_key[(item["pk"], item["sk"])]
             yield key, _report_from_item(key[1], item)
 
     def keep_ambiguous(self, account: str, report: ReportIn, candidates: int) -> None:
-        pk, sk = keys.ambiguous(
+        pk, sk = layout.ambiguous(
             account,
             report.vendor_message_id,
             report.recipient_mask,
@@ -198,7 +197,7 @@ class RecipientStore:
             {
                 "pk": pk,
                 "sk": sk,
-                "type": keys.AMBIGUOUS,
+                "type": layout.AMBIGUOUS,
                 "recipient_mask": report.recipient_mask,
                 "candidates": candidates,
                 "status": report.status,

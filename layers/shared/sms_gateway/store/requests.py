@@ -9,8 +9,8 @@ from enum import StrEnum
 
 from botocore.exceptions import ClientError
 
+import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
-from sms_gateway.store import keys
 from sms_gateway.store.table import Table, conditional_failed
 
 
@@ -36,7 +36,7 @@ class RequestStore:
         now = int(time.time())
         try:
             item = self.table.update(
-                keys.request(message_id),
+                layout.request(message_id),
                 "SET #state = :busy, lease_until = :lease, account = :account, updated_at = :now_iso, "
                 "created_at = if_not_exists(created_at, :now_iso), expires_at = :expires "
                 "ADD attempts :one",
@@ -56,7 +56,7 @@ class RequestStore:
         except ClientError as exc:
             if not conditional_failed(exc):
                 raise
-            current = self.table.get(keys.request(message_id)) or {}
+            current = self.table.get(layout.request(message_id)) or {}
             return Claim(ClaimState.DONE if current.get("state") == "done" else ClaimState.BUSY)
         inflight = frozenset(item.get("inflight") or ())
         return Claim(
@@ -73,24 +73,23 @@ class RequestStore:
     def _set_op(self, message_id: str, op: str, values: set[str]) -> None:
         if values:
             self.table.update(
-                keys.request(message_id),
+                layout.request(message_id),
                 f"{op} inflight :values",
                 raw_values={":values": {"SS": sorted(values)}},
             )
 
     def release(self, message_id: str) -> None:
         """Give the lease back so the redelivered message can be taken at once."""
-        self.table.update(keys.request(message_id), "SET lease_until = :zero", {":zero": 0})
+        self.table.update(layout.request(message_id), "SET lease_until = :zero", {":zero": 0})
 
     def finish(self, message_id: str) -> None:
         self.table.update(
-            keys.request(message_id),
+            layout.request(message_id),
             "SET #state = :done, updated_at = :now REMOVE inflight",
             {":done": "done", ":now": iso(utcnow())},
             names={"#state": "state"},
         )
 
     def recorded_recipients(self, message_id: str) -> set[str]:
-        return {
-            keys.number_of(i["sk"]) for i in self.table.query(keys.message_pk(message_id), keys.RCPT_PREFIX)
-        }
+        items = self.table.query(layout.message_pk(message_id), layout.RCPT_PREFIX)
+        return {layout.number_of(i["sk"]) for i in items}

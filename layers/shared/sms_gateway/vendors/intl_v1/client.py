@@ -9,7 +9,6 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator
@@ -47,7 +46,7 @@ from sms_gateway.vendors.intl_v1.codes import (
     result_name,
     text_of,
 )
-from sms_gateway.vendors.intl_v1.readings import IntlV1Readings
+from sms_gateway.vendors.intl_v1.readings import IntlV1Readings, balance_of
 from sms_gateway.vendors.settings import Secret, Text, VendorCredentials, VendorOptions, clamp
 from sms_gateway.vendors.toolkit import frame_sign
 
@@ -279,21 +278,7 @@ class IntlV1Adapter(IntlV1Readings, VendorAdapter):
             data = self._call("GET", "balance")
         except _VendorCode as exc:
             raise VendorUnavailable(str(exc)) from exc
-        # The table says Array[], the example an object: take either.
-        if isinstance(data, list) and data:
-            data = data[0]
-        if not isinstance(data, dict) or data.get("balance") is None:
-            raise VendorUnavailable("intl_v1 balance: answer without data.balance")
-        currency = text_of(data.get("currencyCode")).upper()
-        if not currency:
-            raise VendorUnavailable("intl_v1 balance: answer without currencyCode")
-        try:
-            amount = Decimal(text_of(data["balance"]))
-        except InvalidOperation as exc:
-            raise VendorUnavailable("intl_v1 balance: balance is not a number") from exc
-        if not amount.is_finite():
-            raise VendorUnavailable("intl_v1 balance: balance is not a number")
-        return BalanceIn(amount=amount, currency=currency, raw=data)
+        return balance_of(data)
 
 
 def _created(row: PendingRecipient) -> datetime:

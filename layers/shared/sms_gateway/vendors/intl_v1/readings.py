@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sms_gateway.accounts import Account
 from sms_gateway.errors import (
     PushRejected,
+    VendorUnavailable,
 )
 from sms_gateway.models import (
+    BalanceIn,
     HttpAnswer,
     PushBatch,
     PushRequest,
@@ -69,3 +72,22 @@ class IntlV1Readings:
     def push_ack(self, push: PushRequest, batch: PushBatch) -> HttpAnswer:
         # The exact ack of section 5.7; anything else is pushed twice more.
         return HttpAnswer(200, ACK, "application/json")
+
+
+def balance_of(data: Any) -> BalanceIn:
+    """The `data` of a code-0 balance answer as a reading; VendorUnavailable when it has none."""
+    # The table says Array[], the example an object: take either.
+    if isinstance(data, list) and data:
+        data = data[0]
+    if not isinstance(data, dict) or data.get("balance") is None:
+        raise VendorUnavailable("intl_v1 balance: answer without data.balance")
+    currency = text_of(data.get("currencyCode")).upper()
+    if not currency:
+        raise VendorUnavailable("intl_v1 balance: answer without currencyCode")
+    try:
+        amount = Decimal(text_of(data["balance"]))
+    except InvalidOperation as exc:
+        raise VendorUnavailable("intl_v1 balance: balance is not a number") from exc
+    if not amount.is_finite():
+        raise VendorUnavailable("intl_v1 balance: balance is not a number")
+    return BalanceIn(amount=amount, currency=currency, raw=data)
