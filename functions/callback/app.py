@@ -99,7 +99,7 @@ def _count_answer(event: dict[str, Any], status: int) -> None:
     # Only an account of the document names a dimension: a made-up path segment is "unknown".
     name, account = (event.get("pathParameters") or {}).get("account"), None
     with contextlib.suppress(Exception):  # the answer is decided; counting it must not change it
-        account = runtime.registry().find(name) if name else None
+        account = runtime.current().registry().find(name) if name else None
     emit(
         "CallbackAnswers",
         dimensions={
