@@ -71,7 +71,14 @@ def send_service():  # type: ignore[no-untyped-def]
         adapter_factory(store(), vendor_http()),
         requeue_with_delay(settings.send_queue_url),
         settings.send_time_reserve_seconds,
+        guard=protection_guard(store(), registry()),
     )
+
+
+def protection_guard(db: Store, accounts: AccountRegistry):  # type: ignore[no-untyped-def]
+    from sms_gateway.protection.screen import Screen, route_settings
+
+    return Screen(db.table, route_settings(accounts))
 
 
 def push_service():  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from sms_gateway.models import (
     SendRequest,
 )
 from sms_gateway.phone import to_e164
+from sms_gateway.protection.cancel import CancelRequest, cancel_request
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, SendAdapter
 
 MAX_SQS_DELAY_SECONDS = 900
@@ -62,13 +63,15 @@ def resolve_account(registry: AccountSource, request: SendRequest) -> Account:
 
 def parse_record(
     record: dict[str, Any], registry: AccountSource, adapter_for: AdapterFactory
-) -> Accepted | Rejected:
+) -> Accepted | Rejected | CancelRequest:
     sqs_id = record["messageId"]
     body: Any = None
     try:
         body = load_json(record.get("body") or "", max_bytes=MAX_SEND_REQUEST_BYTES)
         if not isinstance(body, dict):
             raise InvalidSendRequest("the message body must be a JSON object")
+        if "cancel" in body:
+            return cancel_request(sqs_id, body)
         request = SendRequest.model_validate(body)
         account = resolve_account(registry, request)
         adapter = adapter_for(account)
