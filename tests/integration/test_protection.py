@@ -297,3 +297,39 @@ def wait_for_requeued(aws: AwsEnv) -> dict[str, Any]:
         if answer.get("Messages"):
             return json.loads(answer["Messages"][0]["Body"])  # type: ignore[no-any-return]
     raise AssertionError("the requeued message never became visible")
+
+
+# ------------------------------------------------------------------------------ the CLI
+
+
+def test_the_cli_lists_adds_and_removes_suppressed_numbers(aws: AwsEnv, vendor: VendorServer) -> None:
+    import io
+
+    from cli.main import main
+    from cli.target import Target
+    from tests.support.aws import TABLE
+
+    gateway(aws, vendor)
+    target = Target(region="us-east-1", outputs={"TableName": TABLE})
+
+    def run(*argv: str) -> tuple[int, Any]:
+        out = io.StringIO()
+        code = main(["--json", "suppression", "cn-main", *argv], target=target, out=out)
+        return code, json.loads(out.getvalue())
+
+    # Given a number that replied 退订
+    reply("退订")
+    # When another is added by the CLI, Then both are listed, masked, and the addition is an event
+    assert run("add", "13900139000")[1]["changed"] is True
+    code, listing = run("list")
+    assert code == 0
+    assert sorted(r["number"] for r in listing["suppressed"]) == ["+86*******8000", "+86*******9000"]
+    assert [e["detail"]["source"] for e in aws.events("SMS Opt Out")] == ["reply", "cli"]
+    # When one is removed, Then it is no longer listed, an opt-in event says so, and marketing reaches it
+    assert run("remove", "+86 139 0013 9000")[1]["changed"] is True
+    assert [r["number"] for r in run("list", "--show-numbers")[1]["suppressed"]] == [E164]
+    assert [e["detail"]["source"] for e in aws.events("SMS Opt In")] == ["cli"]
+    assert send(sqs_event(request("mkt-1", kind="marketing", to=[NUMBER, OTHER]))) == []
+    assert [e["detail"]["recipient"] for e in aws.events("SMS Submitted")] == ["+8613900139000"]
+    # And a number that is not one is refused with a reason
+    assert main(["suppression", "cn-main", "add", "not-a-number"], target=target, out=io.StringIO()) == 1
