@@ -103,15 +103,30 @@ def test_a_code_whose_call_was_not_sent_does_not_consume_the_quota(aws: AwsEnv, 
     # Given one verification code an hour per number, and a vendor that is unavailable once (503)
     sms = gateway(aws, vendor, limits={"verification": {"hour": 1}})
     sms.fail_next.append(503)
-    event = sqs_event(request("otp-1"))
-    # When the code is handled, it goes back to the queue unsent
-    assert send(event) == [event["Records"][0]["messageId"]]
-    # Then its redelivery is sent: the failed attempt did not use the number's one code
-    assert send(event) == []
-    assert [e["detail"]["message_id"] for e in aws.events("SMS Submitted")] == ["otp-1"]
-    # And the one code it did send is counted: the next one is refused
+    first = sqs_event(request("otp-1"))
+    # When a code is handled, it goes back to the queue unsent
+    assert send(first) == [first["Records"][0]["messageId"]]
+    # Then another code to the number is sent meanwhile: the unsent one did not use the hour's one
     assert send(sqs_event(request("otp-2"), first_id=2)) == []
+    assert [e["detail"]["message_id"] for e in aws.events("SMS Submitted")] == ["otp-2"]
+    # And the first one, delivered again, is now the second of the hour: refused, not sent
+    assert send(first) == []
     assert refusals(aws) == [(E164, "rate_limited", True)]
+    assert len(sms.calls_of("send")) == 2  # the 503 and otp-2
+
+
+def test_a_code_handed_back_for_lack_of_time_does_not_consume_the_quota(
+    aws: AwsEnv, vendor: VendorServer
+) -> None:
+    # Given one verification code an hour per number
+    sms = gateway(aws, vendor, limits={"verification": {"hour": 1}})
+    first = sqs_event(request("otp-1"))
+    # When a code is handled too close to the function's timeout for a vendor call
+    assert send(first, remaining_ms=1_000) == [first["Records"][0]["messageId"]]
+    # Then another code to the number is sent: the handed-back one holds no place
+    assert send(sqs_event(request("otp-2"), first_id=2)) == []
+    assert [e["detail"]["message_id"] for e in aws.events("SMS Submitted")] == ["otp-2"]
+    assert len(sms.calls_of("send")) == 1
 
 
 def test_two_concurrent_invocations_never_exceed_the_limit_together(aws: AwsEnv) -> None:
