@@ -228,6 +228,26 @@ def test_a_stop_reply_blocks_marketing_but_not_codes_and_an_opt_in_lifts_it(
     assert sms.calls_of("send")[-1]["content"].endswith("回T退订")
 
 
+def test_with_lists_per_sign_a_reply_stops_only_the_sign_its_ext_no_names(
+    aws: AwsEnv, vendor: VendorServer
+) -> None:
+    # Given an account keeping a list per sign, its access number 10690 being 圆通快递's
+    gateway(aws, vendor, opt_out={"per_sign": True, "ext_no_signs": {"10690": "圆通快递"}})
+    # When the number replies TD to that access number
+    reply("TD")
+    (opt_out,) = aws.events("SMS Opt Out")
+    assert opt_out["detail"]["sign"] == "圆通快递"
+    # Then marketing under 圆通快递 is refused and under another sign is sent
+    batch = sqs_event(
+        request("mkt-yt", kind="marketing"), request("mkt-other", kind="marketing", sign="韵达快递")
+    )
+    assert send(batch) == []
+    assert [
+        (e["detail"]["message_id"], e["detail"]["vendor_status"]) for e in aws.events("SMS Submit Failed")
+    ] == [("mkt-yt", "opted_out")]
+    assert [e["detail"]["message_id"] for e in aws.events("SMS Submitted")] == ["mkt-other"]
+
+
 def test_a_reply_that_is_not_a_keyword_changes_nothing(aws: AwsEnv, vendor: VendorServer) -> None:
     gateway(aws, vendor)
     # Given a reply that mentions stopping but is not a keyword
