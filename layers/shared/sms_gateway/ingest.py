@@ -181,9 +181,11 @@ class Ingest:
     def _write(self, account: Account, record: ReportIn | InboundIn) -> str:
         if isinstance(record, ReportIn):
             return f"report_{self.store.apply_report(account.name, record).value}"
-        stored = self.store.record_inbound(account.name, account.vendor, record)
-        if stored and self.replies is not None:
+        if self.replies is not None:
+            # Before the MO is stored: a failure in between retries both (the list change is
+            # idempotent), where after it the repeated MO would be a duplicate and skipped.
             self.replies(account, record)
+        stored = self.store.record_inbound(account.name, account.vendor, record)
         return "inbound_new" if stored else "inbound_duplicate"
 
     def settle(self, account: Account, key: tuple[str, str], batch: PushBatch) -> Counter[str]:
