@@ -209,8 +209,8 @@ def test_a_destination_outside_the_allowed_countries_is_refused(aws: AwsEnv, ven
 def test_a_stop_reply_blocks_marketing_but_not_codes_and_an_opt_in_lifts_it(
     aws: AwsEnv, vendor: VendorServer
 ) -> None:
-    sms = gateway(aws, vendor, limits={"verification": {"minute": 10}})
-    # Given the number replied 退订
+    sms = gateway(aws, vendor, limits={"verification": {"minute": 10}}, opt_out={"hint": "回T退订"})
+    # Given an account with an opt-out hint, and the number replied 退订
     assert reply("退订")["statusCode"] == 200
     (opt_out,) = aws.events("SMS Opt Out")
     assert (opt_out["detail"]["recipient"], opt_out["detail"]["keyword"]) == (E164, "退订")

@@ -91,11 +91,11 @@ def test_keywords_are_case_and_width_insensitive_whole_replies(reply: str, actio
 
 
 def test_the_hint_is_appended_only_to_content_without_one() -> None:
-    settings = OptOut()
-    # Given content without a hint, When the hint rule applies, Then 回T退订 is appended
+    settings = OptOut(hint="回T退订")
+    # Given content without a hint, When the account's hint rule applies, Then 回T退订 is appended
     assert with_hint("双十一大促，全场五折", settings) == "双十一大促，全场五折回T退订"
     # Given content carrying one already (退订, or STOP in any case), Then it is left as is
     assert with_hint("大促！回复TD退订", settings) == "大促！回复TD退订"
     assert with_hint("Sale! Reply stop to end", settings) == "Sale! Reply stop to end"
-    # Given an account without a hint, Then nothing is appended
-    assert with_hint("大促", OptOut(hint=None)) == "大促"
+    # Given an account without a hint (the default), Then nothing is appended
+    assert with_hint("大促", OptOut()) == "大促"

@@ -51,8 +51,9 @@ class OptOut(BaseModel):
     # stops that sign only; a reply whose sign is unknown stops every sign of the account.
     per_sign: bool = False
     ext_no_signs: dict[str, str] = Field(default_factory=dict)
-    # Appended to marketing content that carries no opt-out hint of its own; None appends nothing.
-    hint: str | None = Field(default="回T退订", max_length=20)
+    # The account's hint (e.g. 回T退订), appended to marketing content that carries none; None (the
+    # default) appends nothing: the words must match what the account's channel understands.
+    hint: str | None = Field(default=None, max_length=20)
 
     @field_validator("opt_out_keywords", "opt_in_keywords")
     @classmethod
