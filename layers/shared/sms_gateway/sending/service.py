@@ -2,12 +2,16 @@
 
 Per request, in order:
 1. parse and validate (parse.py); a request that can never succeed is recorded as failed (one
-   `SMS Submit Failed` per recipient) and leaves the queue;
+   `SMS Submit Failed` per recipient) and leaves the queue; a cancel (`{"cancel": id}`) is
+   carried out here and goes no further;
 2. a future `send_at` on a vendor without native scheduling goes back on the queue, delayed;
 3. claim the message id (conditional write): a redelivered message is never sent twice;
 4. recipients already recorded by an earlier attempt are skipped; recipients an interrupted
    attempt may have sent are recorded `unknown` instead of being sent again (no vendor
-   document promises to recognise a resubmission);
+   document promises to recognise a resubmission); a message cancelled in time has each
+   recipient recorded `cancelled` instead;
+4b. screening (the Guard: sms_gateway.protection.screen) refuses the recipients that must not be
+   sent (destination, opt-out, per-number limit, cap), each with a final failed record;
 5. the claimed requests are planned into vendor calls (plan.py);
 6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py). A
    recipient that was not sent sends its request back to the queue (a batch item failure) and only
