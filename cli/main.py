@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from cli import render
+from cli import render, suppression
 from cli.target import CommandRefused, Target, TargetError, from_stack, from_state_file
 
 OK, REFUSED, FAILED = 0, 1, 2
@@ -47,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--since", required=True, help="UTC ISO 8601, e.g. 2026-12-01T00:00:00Z")
     replay.add_argument("--until", required=True)
     replay.add_argument("--dry-run", action="store_true")
+    suppression.add_parser(commands)
     check = commands.add_parser("check-accounts", help="validate an accounts document offline")
     check.add_argument("file", type=Path)
     return parser
@@ -79,6 +80,9 @@ def _target(args: argparse.Namespace) -> Target:
 def _run(args: argparse.Namespace, target: Target, out: TextIO) -> int:
     if args.command in {"status", "number", "account"}:
         return _ask(args, target, out)
+    if args.command == "suppression":
+        suppression.run(args, target, out)
+        return OK
     from cli import operations  # noqa: PLC0415 - the shared package's send and ingest paths
 
     if args.command == "redrive":

@@ -93,9 +93,50 @@ def test_every_detail_type_carries_version_1_and_validates_against_its_schema() 
         "polled_at": {"S": "2026-11-23T04:00:00.000Z"},
         "raw": {"M": {"overage": {"N": "95500"}}},
     }
+    # And the protection items' changes (issue 14): an opt-out, then an opt-in; a cancelled
+    # recipient; a cancel accepted and one refused
+    opted_out = sample_record()
+    opted_out["eventName"] = "INSERT"
+    opted_out["dynamodb"].pop("OldImage")
+    opted_out["dynamodb"]["NewImage"] = {
+        "type": {"S": "suppression"},
+        "account": {"S": "cn-main"},
+        "number": {"S": "+8613800138000"},
+        "opted_out": {"BOOL": True},
+        "keyword": {"S": "退订"},
+        "source": {"S": "reply"},
+        "changed_at": {"S": "2026-11-23T04:00:00.000Z"},
+    }
+    opted_in = copy.deepcopy(opted_out)
+    opted_in["eventName"] = "MODIFY"
+    opted_in["dynamodb"]["OldImage"] = copy.deepcopy(opted_out["dynamodb"]["NewImage"])
+    opted_in["dynamodb"]["NewImage"]["opted_out"] = {"BOOL": False}
+    cancelled = copy.deepcopy(submitted)
+    cancelled["dynamodb"]["NewImage"]["status"] = {"S": "cancelled"}
+    accepted = copy.deepcopy(opted_out)
+    accepted["dynamodb"]["NewImage"] = {
+        "type": {"S": "cancel"},
+        "message_id": {"S": "promo-1"},
+        "outcome": {"S": "cancelled"},
+        "requested_at": {"S": "2026-11-23T04:00:00.000Z"},
+    }
+    refused = copy.deepcopy(accepted)
+    refused["dynamodb"]["NewImage"]["outcome"] = {"S": "refused"}
+    refused["dynamodb"]["NewImage"]["reason"] = {"S": "already left"}
     bus = MemoryBus()
     # When they are published
-    records = [delivered, submitted, failed, inbound, balance]
+    records = [
+        delivered,
+        submitted,
+        failed,
+        inbound,
+        balance,
+        opted_out,
+        opted_in,
+        cancelled,
+        accepted,
+        refused,
+    ]
     assert Publisher("bus", "sms.gateway", bus).publish_records(records) == set()
     # Then every detail-type was put, each with version 1, each valid against its shipped schema
     assert {e["DetailType"] for e in bus.put} == set(contract.DETAILS)

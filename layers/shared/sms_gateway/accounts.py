@@ -11,6 +11,7 @@ from pydantic_core import InitErrorDetails
 from sms_gateway.clock import DEFAULT_TIMEZONE
 from sms_gateway.errors import ConfigurationError, UnknownAccount
 from sms_gateway.observability import register_secret
+from sms_gateway.protection.settings import Protection
 from sms_gateway.routing.config import Route, TemplateMap, validate_routing
 from sms_gateway.vendors import catalogue
 from sms_gateway.vendors.settings import problems
@@ -32,6 +33,7 @@ class Account(BaseModel):
     timezone: str = DEFAULT_TIMEZONE
     balance_low_threshold: float | None = None
     default: bool = False
+    protection: Protection = Field(default_factory=Protection)
 
     @field_validator("name")
     @classmethod
@@ -122,6 +124,7 @@ class AccountRegistry:
 
     def __init__(self, document: AccountsDocument) -> None:
         self._by_name = {a.name: a for a in document.accounts}
+        self._routes = {r.name: r for r in document.routes}
         defaults = [a for a in document.accounts if a.default]
         self._default = (
             defaults[0] if defaults else (document.accounts[0] if len(document.accounts) == 1 else None)
@@ -147,6 +150,9 @@ class AccountRegistry:
 
     def find(self, name: str) -> Account | None:
         return self._by_name.get(name)
+
+    def route(self, name: str) -> Route | None:
+        return self._routes.get(name)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._by_name.values())

@@ -26,8 +26,16 @@ DELIVERY_REPORT = "SMS Delivery Report"
 INBOUND_EVENT = "SMS Inbound"
 BALANCE_EVENT = "SMS Balance"
 BALANCE_LOW = "SMS Balance Low"
+# Issue 14 (protection): opt-out replies, cancelled messages and the answer to a cancel request.
+OPT_OUT = "SMS Opt Out"
+OPT_IN = "SMS Opt In"
+CANCELLED = "SMS Cancelled"
+CANCEL_ACCEPTED = "SMS Cancel Accepted"
+CANCEL_REFUSED = "SMS Cancel Refused"
 
-StatusName = Literal["submitted", "failed", "delivered", "undelivered", "expired", "rejected", "unknown"]
+StatusName = Literal[
+    "submitted", "failed", "delivered", "undelivered", "expired", "rejected", "unknown", "cancelled"
+]
 
 
 class _Detail(BaseModel):
@@ -55,6 +63,15 @@ class MessageDetail(_Detail):
     vendor_time: str | None = Field(description="The vendor's raw local timestamp of the report.")
     kind: str | None = Field(description="verification, notification or marketing.")
     tags: dict[str, str] = Field(description="The send request's tags, echoed.")
+    encoding: Literal["GSM-7", "UCS-2"] | None = Field(
+        default=None, description="SMS Submitted: how carriers encode the text (absent for vendor templates)."
+    )
+    segments: int | None = Field(
+        default=None, description="SMS Submitted: parts carriers count, the sign included."
+    )
+    cost: float | None = Field(
+        default=None, description="SMS Submitted: segments x the account's price_per_segment, when set."
+    )
 
 
 class InboundDetail(_Detail):
@@ -84,6 +101,26 @@ class BalanceDetail(_Detail):
     raw: dict[str, Any] = Field(description="The vendor's balance fields as it gave them.")
 
 
+class SuppressionDetail(_Detail):
+    """SMS Opt Out and SMS Opt In: a number put on or taken off a suppression list by a reply."""
+
+    account: str | None
+    sign: str | None = Field(description="The sign whose list changed, when the account keeps one per sign.")
+    recipient: str | None = Field(description="E.164 of the number that replied.")
+    keyword: str | None = Field(description="The opt-out or opt-in keyword it sent.")
+    source: str | None = Field(description="What changed the list: a reply, or an operator (CLI).")
+    occurred_at: str | None
+
+
+class CancelDetail(_Detail):
+    """SMS Cancel Accepted and SMS Cancel Refused: the answer to a {"cancel": id} request."""
+
+    message_id: str | None
+    outcome: str | None = Field(description="cancelled, or why not (e.g. already left).")
+    reason: str | None
+    occurred_at: str | None
+
+
 DETAILS: dict[str, type[_Detail]] = {
     SUBMITTED: MessageDetail,
     SUBMIT_FAILED: MessageDetail,
@@ -91,6 +128,11 @@ DETAILS: dict[str, type[_Detail]] = {
     INBOUND_EVENT: InboundDetail,
     BALANCE_EVENT: BalanceDetail,
     BALANCE_LOW: BalanceDetail,
+    OPT_OUT: SuppressionDetail,
+    OPT_IN: SuppressionDetail,
+    CANCELLED: MessageDetail,
+    CANCEL_ACCEPTED: CancelDetail,
+    CANCEL_REFUSED: CancelDetail,
 }
 
 

@@ -39,6 +39,7 @@ from sms_gateway.models import (
     batch_from_json,
 )
 from sms_gateway.observability import logger, metrics
+from sms_gateway.protection.optout import reply_handler
 from sms_gateway.store.items import KeptItem
 from sms_gateway.vendors.base import VendorAdapter, safe_reason
 
@@ -151,6 +152,8 @@ class PushStore(IngestStore, Protocol):
 class Ingest:
     def __init__(self, store: IngestStore) -> None:
         self.store = store
+        # Opt-out keywords in replies (sms_gateway.protection.optout), where the store has a table.
+        self.replies = reply_handler(store)
 
     def apply(self, account: Account, batch: PushBatch) -> Applied:
         """Store every report and MO of a batch, record by record. A record the table can never
@@ -178,6 +181,10 @@ class Ingest:
     def _write(self, account: Account, record: ReportIn | InboundIn) -> str:
         if isinstance(record, ReportIn):
             return f"report_{self.store.apply_report(account.name, record).value}"
+        if self.replies is not None:
+            # Before the MO is stored: a failure in between retries both (the list change is
+            # idempotent), where after it the repeated MO would be a duplicate and skipped.
+            self.replies(account, record)
         stored = self.store.record_inbound(account.name, account.vendor, record)
         return "inbound_new" if stored else "inbound_duplicate"
 

@@ -27,6 +27,7 @@ class Status(StrEnum):
     EXPIRED = "expired"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
+    CANCELLED = "cancelled"  # a scheduled message cancelled before it left (issue 14)
 
     @property
     def final(self) -> bool:
@@ -208,13 +209,29 @@ class RecipientRecord:
     description: str
     tags: dict[str, str]
     kind: str | None = None
+    # The text's encoding and segment count as carriers count them, and its cost where the
+    # account sets a price (sms_gateway.protection.segments); None when the text is not ours.
+    encoding: str | None = None
+    segments: int | None = None
+    cost: Decimal | None = None
 
     @classmethod
     def answered(
-        cls, outcome: SubmitOutcome, *, account: str, vendor: str, tags: dict[str, str], kind: str | None
+        cls,
+        outcome: SubmitOutcome,
+        *,
+        account: str,
+        vendor: str,
+        tags: dict[str, str],
+        kind: str | None,
+        size: tuple[str, int, Decimal | None] | None = None,
     ) -> RecipientRecord:
         """What the vendor said (submitted or refused), or `unknown` when its answer was lost."""
+        encoding, segments, cost = size or (None, None, None)
         return cls(
+            encoding=encoding,
+            segments=segments,
+            cost=cost,
             message_id=outcome.message_id,
             recipient=outcome.recipient,
             account=account,
@@ -276,6 +293,23 @@ class RecipientRecord:
             status=Status.UNKNOWN,
             vendor_status=vendor_status,
             description=reason,
+            tags=tags,
+            kind=kind,
+        )
+
+    @classmethod
+    def cancelled(
+        cls, *, message_id: str, recipient: str, account: str, vendor: str, tags: dict[str, str], kind: str
+    ) -> RecipientRecord:
+        """A scheduled message cancelled before it left: final, never sent."""
+        return cls(
+            message_id=message_id,
+            recipient=recipient,
+            account=account,
+            vendor=vendor,
+            status=Status.CANCELLED,
+            vendor_status="cancelled",
+            description="cancelled before its send time",
             tags=tags,
             kind=kind,
         )

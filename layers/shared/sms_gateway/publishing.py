@@ -49,6 +49,7 @@ from sms_gateway.contract import (
     SUBMITTED,
 )
 from sms_gateway.observability import MetricBatch, change_metrics, logger, metrics
+from sms_gateway.protection.events import CANCELLED, PROTECTION_EVENTS, protection_events
 from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.table import deserialize
@@ -82,12 +83,12 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
     if kind == RECIPIENT:
         recipient = RecipientItem.from_item(new)
         if change == "INSERT":
-            return [
-                (SUBMITTED if recipient.status == "submitted" else SUBMIT_FAILED, _message_detail(recipient))
-            ]
+            return [(_first_event(recipient.status), _message_detail(recipient))]
         if old is not None and old.get("status") != new.get("status"):
             return [(DELIVERY_REPORT, _message_detail(recipient))]
         return []
+    if kind in PROTECTION_EVENTS:
+        return protection_events(kind, change, new, old)
     if kind == INBOUND and change == "INSERT":
         return [(INBOUND_EVENT, {"version": contract.VERSION, **asdict(InboundItem.from_item(new))})]
     if kind == BALANCE:
@@ -95,6 +96,12 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
         detail = {"version": contract.VERSION, **asdict(balance)}
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
     return []
+
+
+def _first_event(status: str) -> str:
+    if status == "submitted":
+        return SUBMITTED
+    return CANCELLED if status == "cancelled" else SUBMIT_FAILED
 
 
 def _message_detail(item: RecipientItem) -> dict[str, Any]:
@@ -114,6 +121,12 @@ def _message_detail(item: RecipientItem) -> dict[str, Any]:
         "vendor_time": item.vendor_time,
         "kind": item.kind,
         "tags": item.tags,
+        # Where the text was ours to count (not a vendor template): protection.segments.
+        **(
+            {"encoding": item.encoding, "segments": item.segments, "cost": item.cost}
+            if item.segments is not None
+            else {}
+        ),
     }
 
 

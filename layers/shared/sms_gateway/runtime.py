@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sms_gateway.http import VendorHttp
     from sms_gateway.ingest import PushService
     from sms_gateway.polling import PollService
+    from sms_gateway.protection.screen import Screen
     from sms_gateway.publishing import Publisher
     from sms_gateway.sending import SendService
     from sms_gateway.status.counters import OutcomeCounters
@@ -136,7 +137,14 @@ class Runtime:
             self.adapter_for,
             requeue_with_delay(s.send_queue_url),
             s.send_time_reserve_seconds,
+            guard=self.protection_guard(),
         )
+
+    def protection_guard(self) -> Screen:
+        """The send path's screening step (issue 14), over the accounts document as it is now."""
+        from sms_gateway.protection.screen import Screen, route_settings
+
+        return Screen(self.store.table, route_settings(self.registry()))
 
     def push_service(self) -> PushService:
         from sms_gateway.ingest import PushService

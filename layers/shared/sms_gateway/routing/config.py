@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from sms_gateway.models import MessageKind
+from sms_gateway.protection.settings import Protection
 from sms_gateway.vendors import catalogue
 
 ROUTE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -73,6 +74,8 @@ class Route(BaseModel):
     name: str
     match: RouteMatch = Field(default_factory=RouteMatch)
     accounts: list[RouteAccount] = Field(min_length=1, max_length=MAX_ROUTE_ACCOUNTS)
+    # Overrides the protection settings of the account chosen, field by field (README "Protection").
+    protection: Protection | None = None
 
     @field_validator("name")
     @classmethod

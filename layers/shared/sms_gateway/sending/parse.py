@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,11 +26,11 @@ from sms_gateway.models import (
     SendRequest,
 )
 from sms_gateway.phone import to_e164
+from sms_gateway.protection.cancel import CancelRequest, cancel_request
+from sms_gateway.sending.plan import SCHEDULE_TOLERANCE
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, SendAdapter
 
 MAX_SQS_DELAY_SECONDS = 900
-# A send_at closer than this is sent now: not worth a trip through the queue.
-SCHEDULE_TOLERANCE = timedelta(seconds=2)
 # A broken request names at most this many recipients in its failed records (the request's own cap).
 MAX_NAMED_RECIPIENTS = 10_000
 
@@ -62,13 +62,15 @@ def resolve_account(registry: AccountSource, request: SendRequest) -> Account:
 
 def parse_record(
     record: dict[str, Any], registry: AccountSource, adapter_for: AdapterFactory
-) -> Accepted | Rejected:
+) -> Accepted | Rejected | CancelRequest:
     sqs_id = record["messageId"]
     body: Any = None
     try:
         body = load_json(record.get("body") or "", max_bytes=MAX_SEND_REQUEST_BYTES)
         if not isinstance(body, dict):
             raise InvalidSendRequest("the message body must be a JSON object")
+        if "cancel" in body:
+            return cancel_request(sqs_id, body)
         request = SendRequest.model_validate(body)
         account = resolve_account(registry, request)
         adapter = adapter_for(account)

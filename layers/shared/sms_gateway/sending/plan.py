@@ -9,12 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sms_gateway.accounts import Account
 from sms_gateway.models import OutboundItem, SendRequest, Submission
-from sms_gateway.sending.parse import SCHEDULE_TOLERANCE
 from sms_gateway.sending.ports import CallLimits, SendAdapter
+
+# A send_at closer than this is sent now: not worth a trip through the queue.
+SCHEDULE_TOLERANCE = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sms_gateway.models import OutboundItem, RecipientRecord
+from sms_gateway.protection.size import size_of
 from sms_gateway.sending.dispatch import RecipientResult, Verdict
 from sms_gateway.sending.plan import Call, Work
 from sms_gateway.sending.ports import SendStore
@@ -29,6 +30,7 @@ def call_records(call: Call, results: Sequence[RecipientResult]) -> list[Recipie
                 vendor=call.adapter.vendor,
                 tags=work.request.tags,
                 kind=call.submission.kind,
+                size=size_of(call, result.item),
             )
         )
     return records

@@ -2,12 +2,16 @@
 
 Per request, in order:
 1. parse and validate (parse.py); a request that can never succeed is recorded as failed (one
-   `SMS Submit Failed` per recipient) and leaves the queue;
+   `SMS Submit Failed` per recipient) and leaves the queue; a cancel (`{"cancel": id}`) is
+   carried out here and goes no further;
 2. a future `send_at` on a vendor without native scheduling goes back on the queue, delayed;
 3. claim the message id (conditional write): a redelivered message is never sent twice;
 4. recipients already recorded by an earlier attempt are skipped; recipients an interrupted
    attempt may have sent are recorded `unknown` instead of being sent again (no vendor
-   document promises to recognise a resubmission);
+   document promises to recognise a resubmission); a message cancelled in time has each
+   recipient recorded `cancelled` instead;
+4b. screening (the Guard: sms_gateway.protection.screen) refuses the recipients that must not be
+   sent (destination, opt-out, per-number limit, cap), each with a final failed record;
 5. the claimed requests are planned into vendor calls (plan.py);
 6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py). A
    recipient that was not sent sends its request back to the queue (a batch item failure) and only
@@ -24,7 +28,9 @@ from typing import Any
 
 from sms_gateway.clock import utcnow
 from sms_gateway.observability import logger, metrics
+from sms_gateway.protection.cancel import CancelRequest, cancelled_records
 from sms_gateway.sending.dispatch import dispatch
+from sms_gateway.sending.guard import Guard, Unguarded
 from sms_gateway.sending.parse import (
     Accepted,
     Rejected,
@@ -53,6 +59,8 @@ class SendService:
         adapter_for: AdapterFactory,
         requeue: Requeue,
         time_reserve_seconds: float = 15.0,
+        *,
+        guard: Guard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -60,9 +68,17 @@ class SendService:
         self.requeue = requeue
         self.time_reserve_ms = time_reserve_seconds * 1000
         self.recorder = Recorder(store)
+        self.guard: Guard = guard or Unguarded()
 
     def process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         """Outcome per SQS messageId."""
+        try:
+            return self._process(records, remaining_ms)
+        finally:
+            # What screening reserved for recipients that never reached a call is given back.
+            self.guard.release_unsent()
+
+    def _process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         outcomes: dict[str, Outcome] = {}
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
@@ -81,7 +97,7 @@ class SendService:
             if isinstance(claimed, Outcome):
                 outcomes[admitted.sqs_id] = claimed
             else:
-                works.append(claimed)
+                works.append(self._screen(claimed))
 
         retry = self._send(works, remaining_ms)
         for work in works:
@@ -93,6 +109,9 @@ class SendService:
     # ------------------------------------------------------------------ 1-2: parse, schedule
     def _admit(self, record: dict[str, Any]) -> Work | Outcome:
         parsed = parse_record(record, self.registry, self.adapter_for)
+        if isinstance(parsed, CancelRequest):
+            self.guard.cancel(parsed)
+            return Outcome.DONE
         if isinstance(parsed, Rejected):
             self._reject(parsed)
             return Outcome.DONE
@@ -140,6 +159,9 @@ class SendService:
             return Outcome.DONE
         if claim.state is ClaimState.BUSY:
             return Outcome.RETRY
+        if claim.state is ClaimState.CANCELLED:
+            self.recorder.write(cancelled_records(work))
+            return Outcome.DONE
         recorded = self.store.recorded_recipients(work.message_id)
         items = [item for item in work.items if item.recipient not in recorded]
         if claim.state is ClaimState.RECOVERED and claim.inflight:
@@ -148,6 +170,12 @@ class SendService:
             )
             items = [item for item in items if item.recipient not in claim.inflight]
         return replace(work, items=tuple(items))
+
+    def _screen(self, work: Work) -> Work:
+        """Protection (sms_gateway.protection.screen): the recipients that may be sent at all."""
+        screened, refused = self.guard.screen(work)
+        self.recorder.write(refused)
+        return screened
 
     # ------------------------------------------------------------------ 5-6: plan, call, record
     def _send(self, works: list[Work], remaining_ms: Callable[[], int]) -> set[str]:
@@ -159,7 +187,9 @@ class SendService:
                 retry.update(call.works)
                 continue
             self.recorder.before_call(call)
-            retry |= self.recorder.after_call(call, dispatch(call.adapter, call.submission))
+            results = dispatch(call.adapter, call.submission)
+            self.guard.settle(call, results)
+            retry |= self.recorder.after_call(call, results)
         return retry
 
     def _settle(self, work: Work, retry: set[str]) -> Outcome:

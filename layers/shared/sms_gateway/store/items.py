@@ -31,6 +31,9 @@ class RecipientItem:
     vendor_time: str | None = None
     kind: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    encoding: str | None = None
+    segments: int | None = None
+    cost: Decimal | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecipientItem:
@@ -49,6 +52,9 @@ class RecipientItem:
             vendor_time=_text(item, "vendor_time"),
             kind=_text(item, "kind"),
             tags=dict(item.get("tags") or {}),
+            encoding=_text(item, "encoding"),
+            segments=None if item.get("segments") is None else int(item["segments"]),
+            cost=None if item.get("cost") is None else Decimal(str(item["cost"])),
         )
 
 

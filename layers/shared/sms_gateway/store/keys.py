@@ -16,7 +16,8 @@
 The sparse `pending` index (pending_pk, pending_sk) holds recipients waiting for a report
 (PENDING#{account}, {next check}#{message_id}#{recipient}) and kept pushes waiting to be applied
 (REPLAY#{account}, the inbox sk). The `type` attribute names the item kind; the stream filter in
-template.yaml publishes the kinds RECIPIENT, INBOUND and BALANCE.
+template.yaml publishes the kinds RECIPIENT, INBOUND and BALANCE, and the protection items
+`suppression` and `cancel` (sms_gateway.protection: optout.py, cancel.py, quotas.py).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ class ClaimState(StrEnum):
     RECOVERED = "recovered"  # an earlier attempt's lease ran out: ours, check its inflight set
     BUSY = "busy"  # another invocation holds a live lease
     DONE = "done"  # already fully handled
+    CANCELLED = "cancelled"  # cancelled before it left (sms_gateway.protection.cancel)
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,10 @@ class RequestStore:
             if not conditional_failed(exc):
                 raise
             current = self.table.get(layout.request(message_id)) or {}
-            return Claim(ClaimState.DONE if current.get("state") == "done" else ClaimState.BUSY)
+            state = current.get("state")
+            if state in {ClaimState.DONE, ClaimState.CANCELLED}:
+                return Claim(ClaimState(state))
+            return Claim(ClaimState.BUSY)
         inflight = frozenset(item.get("inflight") or ())
         return Claim(
             ClaimState.RECOVERED if int(item.get("attempts", 1)) > 1 else ClaimState.CLAIMED, inflight
