@@ -88,6 +88,7 @@ class AccountRegistry:
     """Accounts by name, plus the default. Built from an already-parsed document."""
 
     def __init__(self, document: AccountsDocument) -> None:
+        self.document = document  # its routes and templates: routing chooses among the accounts
         self._by_name = {a.name: a for a in document.accounts}
         defaults = [a for a in document.accounts if a.default]
         self._default = (

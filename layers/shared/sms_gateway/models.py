@@ -209,6 +209,9 @@ class RecipientRecord:
     description: str
     tags: dict[str, str]
     kind: str | None = None
+    # Every account tried for it, in order, the one whose answer this is last (routing, issue 13):
+    # {"account", "vendor", "delivery", "reason", "chosen", "at"}.
+    attempts: tuple[dict[str, str], ...] = ()
 
     @classmethod
     def answered(

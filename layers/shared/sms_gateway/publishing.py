@@ -37,6 +37,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_gateway.observability import logger, metrics
+from sms_gateway.routing.events import ROUTE_HEALTH_DETAIL_TYPE, change_from_images, route_health_detail
+from sms_gateway.routing.health import CIRCUIT_TYPE
 from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.table import deserialize
@@ -83,11 +85,19 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
         balance = BalanceItem.from_item(new)
         detail = asdict(balance)
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
+    if kind == CIRCUIT_TYPE:
+        return _route_health(new, old)
     return []
 
 
+def _route_health(new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+    # A failure counted or a probe lease taken over changes the item, not the circuit: no event.
+    change = change_from_images(new, old)
+    return [(ROUTE_HEALTH_DETAIL_TYPE, route_health_detail(change))] if change else []
+
+
 def _message_detail(item: RecipientItem) -> dict[str, Any]:
-    return {
+    detail: dict[str, Any] = {
         "message_id": item.message_id,
         "recipient": item.recipient,
         "account": item.account,
@@ -103,6 +113,9 @@ def _message_detail(item: RecipientItem) -> dict[str, Any]:
         "kind": item.kind,
         "tags": item.tags,
     }
+    if item.attempts:  # routed (issue 13): every account tried, the serving one last
+        detail["attempts"] = item.attempts
+    return detail
 
 
 def _json_default(value: Any) -> Any:

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from sms_gateway.settings import get_settings
 
 if TYPE_CHECKING:
-    from sms_gateway.accounts import Account, AccountRegistry
+    from sms_gateway.accounts import Account, AccountRegistry, AccountsDocument
     from sms_gateway.http import VendorHttp
+    from sms_gateway.sending.route import Router
     from sms_gateway.store import Store
     from sms_gateway.vendors.base import VendorAdapter
 
@@ -71,6 +72,25 @@ def send_service():  # type: ignore[no-untyped-def]
         adapter_factory(store(), vendor_http()),
         requeue_with_delay(settings.send_queue_url),
         settings.send_time_reserve_seconds,
+        router=router(registry().document, settings.table_name),
+    )
+
+
+def router(document: AccountsDocument, table: str) -> Router:
+    """Routes and health (issue 13); the breaker only watches accounts of a document with routes:
+    a request to its one account has nowhere else to go."""
+    from sms_gateway.routing.health import Breaker, HealthReader
+    from sms_gateway.routing.settings import get_routing_settings
+    from sms_gateway.sending.route import Router
+
+    if not document.routes:
+        return Router(document)
+    routing = get_routing_settings()
+    return Router(
+        document,
+        breaker=Breaker(table, routing),
+        health=HealthReader(table, routing),
+        count_unknown=routing.breaker_count_unknown,
     )
 
 

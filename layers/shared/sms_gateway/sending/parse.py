@@ -26,7 +26,9 @@ from sms_gateway.models import (
     SendRequest,
 )
 from sms_gateway.phone import to_e164
+from sms_gateway.routing.choose import Candidate, Choice
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, SendAdapter
+from sms_gateway.sending.route import Resolver, direct, e164_numbers
 
 MAX_SQS_DELAY_SECONDS = 900
 # A send_at closer than this is sent now: not worth a trip through the queue.
@@ -43,6 +45,17 @@ class Accepted:
     request: SendRequest
     account: Account
     adapter: SendAdapter
+    choice: Choice
+    candidate: Candidate  # the first of the choice: the request in its account's form
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held:
+    """Every account that could serve it is unhealthy now: SQS brings it back later."""
+
+    sqs_id: str
+    message_id: str
+    choice: Choice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,8 +74,13 @@ def resolve_account(registry: AccountSource, request: SendRequest) -> Account:
 
 
 def parse_record(
-    record: dict[str, Any], registry: AccountSource, adapter_for: AdapterFactory
-) -> Accepted | Rejected:
+    record: dict[str, Any],
+    registry: AccountSource,
+    adapter_for: AdapterFactory,
+    route: Resolver | None = None,
+) -> Accepted | Held | Rejected:
+    """``route`` chooses the accounts (the routes of the accounts document); without it the
+    request's account or the default is the only one."""
     sqs_id = record["messageId"]
     body: Any = None
     try:
@@ -70,19 +88,27 @@ def parse_record(
         if not isinstance(body, dict):
             raise InvalidSendRequest("the message body must be a JSON object")
         request = SendRequest.model_validate(body)
-        account = resolve_account(registry, request)
-        adapter = adapter_for(account)
-        if request.template is not None and not adapter.supports_templates:
-            raise InvalidSendRequest(f"vendor {account.vendor} does not support templates; send 'content'")
+        message_id = request.id or sqs_id
+        raw = [p.to for p in request.p2p] if request.p2p else list(request.to)
+        choice = (route or direct(registry))(request, message_id, e164_numbers(raw))
+        if not choice.candidates:
+            return Held(sqs_id=sqs_id, message_id=message_id, choice=choice)
+        candidate = choice.candidates[0]
+        adapter = adapter_for(candidate.account)
+        if candidate.template is not None and not adapter.supports_templates:
+            vendor = candidate.account.vendor
+            raise InvalidSendRequest(f"vendor {vendor} does not support templates; send 'content'")
     except (InputRefused, ValidationError, InvalidSendRequest, UnknownAccount) as exc:
         return Rejected(sqs_id=sqs_id, body=body, reason=reason(exc))
     return Accepted(
         sqs_id=sqs_id,
-        message_id=request.id or sqs_id,
+        message_id=message_id,
         body=body,
         request=request,
-        account=account,
+        account=candidate.account,
         adapter=adapter,
+        choice=choice,
+        candidate=candidate,
     )
 
 

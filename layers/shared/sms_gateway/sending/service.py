@@ -9,9 +9,11 @@ Per request, in order:
    attempt may have sent are recorded `unknown` instead of being sent again (no vendor
    document promises to recognise a resubmission);
 5. the claimed requests are planned into vendor calls (plan.py);
-6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py). A
-   recipient that was not sent sends its request back to the queue (a batch item failure) and only
-   the unrecorded recipients are tried again; one that may have been sent is `unknown`.
+6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py); the
+   account's circuit learns it, and a recipient known not sent moves to the next account of its
+   route in the same invocation while time allows (follow.py). One with no account left sends its
+   request back to the queue (a batch item failure) and only the unrecorded recipients are tried
+   again; one that may have been sent is `unknown`, never resent to any vendor.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from typing import Any
 
 from sms_gateway.clock import utcnow
 from sms_gateway.observability import logger, metrics
-from sms_gateway.sending.dispatch import dispatch
+from sms_gateway.sending.follow import FollowUp
 from sms_gateway.sending.parse import (
     Accepted,
+    Held,
     Rejected,
     parse_record,
     recipients,
@@ -37,6 +40,7 @@ from sms_gateway.sending.parse import (
 from sms_gateway.sending.plan import Work, plan_calls
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, Requeue, SendStore
 from sms_gateway.sending.record import Recorder, interrupted_records
+from sms_gateway.sending.route import Router
 from sms_gateway.store import ClaimState
 
 
@@ -53,6 +57,8 @@ class SendService:
         adapter_for: AdapterFactory,
         requeue: Requeue,
         time_reserve_seconds: float = 15.0,
+        *,
+        router: Router | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -60,6 +66,7 @@ class SendService:
         self.requeue = requeue
         self.time_reserve_ms = time_reserve_seconds * 1000
         self.recorder = Recorder(store)
+        self.router = router  # None: the request's account or the default, no failover
 
     def process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         """Outcome per SQS messageId."""
@@ -67,6 +74,8 @@ class SendService:
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
         duplicates: dict[str, str] = {}
+        if self.router is not None:
+            self.router.refresh()
         for record in records:
             admitted = self._admit(record)
             if isinstance(admitted, Outcome):
@@ -92,10 +101,18 @@ class SendService:
 
     # ------------------------------------------------------------------ 1-2: parse, schedule
     def _admit(self, record: dict[str, Any]) -> Work | Outcome:
-        parsed = parse_record(record, self.registry, self.adapter_for)
+        route = self.router.resolve if self.router else None
+        parsed = parse_record(record, self.registry, self.adapter_for, route)
         if isinstance(parsed, Rejected):
             self._reject(parsed)
             return Outcome.DONE
+        if isinstance(parsed, Held):
+            skipped = {s.account: s.reason for s in parsed.choice.skipped}
+            logger.warning(
+                "no healthy account: retried later",
+                extra={"message_id": parsed.message_id, "skipped": skipped},
+            )
+            return Outcome.RETRY
         if self._defer_if_early(parsed):
             return Outcome.DONE
         items, refused = recipients(parsed.message_id, parsed.request, parsed.adapter)
@@ -109,6 +126,8 @@ class SendService:
             account=parsed.account,
             adapter=parsed.adapter,
             items=tuple(items),
+            choice=parsed.choice,
+            candidate=parsed.candidate,
         )
 
     def _reject(self, rejected: Rejected) -> None:
@@ -153,13 +172,21 @@ class SendService:
     def _send(self, works: list[Work], remaining_ms: Callable[[], int]) -> set[str]:
         """Every planned call that time allows; the message ids that go back to the queue."""
         retry: set[str] = set()
-        for call in plan_calls(works, utcnow()):
-            if remaining_ms() < self.time_reserve_ms:
-                # Not enough time left for a vendor call and its records: let SQS bring it back.
-                retry.update(call.works)
-                continue
-            self.recorder.before_call(call)
-            retry |= self.recorder.after_call(call, dispatch(call.adapter, call.submission))
+        breaker = self.router.breaker if self.router else None
+        count_unknown = self.router.count_unknown if self.router else False
+        follow = FollowUp(self.recorder, self.adapter_for, breaker, count_unknown=count_unknown)
+        # Round after round: the recipients a call did not send go to their next account.
+        while works:
+            moved: list[Work] = []
+            for call in plan_calls(works, utcnow()):
+                if remaining_ms() < self.time_reserve_ms:
+                    # Not enough time left for a vendor call and its records: let SQS bring it back.
+                    retry.update(call.works)
+                    continue
+                followed = follow.run(call)
+                retry |= followed.retry
+                moved += followed.moved
+            works = moved
         return retry
 
     def _settle(self, work: Work, retry: set[str]) -> Outcome:

@@ -31,6 +31,7 @@ class RecipientItem:
     vendor_time: str | None = None
     kind: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    attempts: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecipientItem:
@@ -49,6 +50,7 @@ class RecipientItem:
             vendor_time=_text(item, "vendor_time"),
             kind=_text(item, "kind"),
             tags=dict(item.get("tags") or {}),
+            attempts=[{str(k): str(v) for k, v in a.items()} for a in item.get("attempts") or []],
         )
 
 
