@@ -13,7 +13,9 @@ recipients on six accounts of the five vendors (two action_v1 accounts):
 * a partly failing call (action_v1 answers RESULT 15 for three numbers of one call), and a token
   expiry between two waves of sends (paasw_v1 and paasw_v2 must fetch new tokens);
 * reports and MO pushed by some accounts and polled from others, every balance polled, one of
-  them (a pre-paid account down to 50 yuan) below its threshold.
+  them (a pre-paid account down to 50 yuan) below its threshold;
+* failover (``failover_demo.py``): after the main scenario, one vendor goes down mid-run and its
+  traffic moves to the other account of its route, with zero duplicates at the simulators.
 
 Each simulator decides every recipient's outcome: delivered, or a failure its vendor's report
 codes can express. The demo follows the bus (the runner's events tap queue) with a live count on
@@ -40,6 +42,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from local_runner.failover_demo import FailoverDemo
 from local_runner.testing import PROJECT_ROOT, RunnerFailed, RunningRunner, start_runner
 
 TOKEN = "demo-callback-token-0123456789abcdef"  # noqa: S105 - a local demo's callback token
@@ -895,13 +898,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(accounts)} accounts of {len(VENDORS)} simulated vendors"
     )
     runner: RunningRunner | None = None
+    failover = FailoverDemo()
     try:
         documents = start_simulators(scenario)
         print(
             "starting the local runner (embedded AWS, the stack from .aws-sam/build, a worker per function)"
         )
         started = time.monotonic()
-        runner = start_runner({"accounts": documents}, poll_seconds=args.poll_seconds, echo=args.verbose)
+        document = failover.extend({"accounts": documents})
+        runner = start_runner(document, poll_seconds=args.poll_seconds, echo=args.verbose)
         print(f"runner ready in {time.monotonic() - started:.1f} s, API {runner.info['api_url']}")
         connect_pushes(scenario, runner.info["api_url"])
         sqs = runner.client("sqs")
@@ -970,6 +975,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"(the runner's log: {LOG_FILE.relative_to(PROJECT_ROOT)})\n")
 
         found = problems(board)
+        if not found:
+            found = failover.run(sqs, send_url, events_url)
         elapsed = time.monotonic() - began
         total = len(recipients)
         delivered = sum(1 for r in recipients if r.status == "delivered")
@@ -988,7 +995,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"PASS: {total}/{total} recipients on {len(accounts)} accounts of {len(VENDORS)} vendors "
             f"ended as their vendor decided ({delivered} delivered, {total - delivered} failed), "
-            f"{len(board.inbound)}/{len(board.replies)} replies, {len(board.balances)}/{len(accounts)} "
+            f"{len(board.inbound)}/{len(board.replies)} replies, "
+            f"{len(set(board.balances) & set(scenario.accounts))}/{len(accounts)} "
             f"balances, in {elapsed:.0f} s" + (f" ({not_held} scenario check(s) ✗ above)" if not_held else "")
         )
         return 0
@@ -1008,6 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
         for account in accounts:
             if account.sim is not None:
                 account.sim.stop()
+        failover.stop()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from simulators import ActionV1Simulator, PwdV1Simulator, simulator_for
 from sms_gateway.routing.settings import get_routing_settings
 from tests.support.aws import ACCOUNTS_PARAMETER, CALLBACK_TOKEN, AwsEnv
 from tests.support.handlers import send, sqs_event
+from tests.support.status_api import get
 
 pytestmark = pytest.mark.integration
 
@@ -118,9 +119,16 @@ def test_a_balance_refusal_is_sent_by_the_next_account_once_with_the_attempts_in
         ]
         assert detail["attempts"][0]["reason"].startswith("15:")
         assert detail["attempts"][1]["chosen"].startswith("route main")
-    # And the record keeps them too (the status API reads it)
-    record = aws.record("order-0", NUMBERS[0])
-    assert record is not None and [a["account"] for a in record["attempts"]] == [PRIMARY, BACKUP]
+    # And the status API shows which account served each recipient, and why
+    status, body = get("/messages/order-0")
+    assert status == 200
+    for recipient in body["recipients"]:
+        assert recipient["account"] == BACKUP
+        assert [(a["account"], a["delivery"]) for a in recipient["attempts"]] == [
+            (PRIMARY, "not_sent"),
+            (BACKUP, "sent"),
+        ]
+        assert recipient["attempts"][0]["chosen"] == "route main: weighted choice"
 
 
 def test_refused_connections_fail_over_open_the_circuit_and_publish_route_health(
