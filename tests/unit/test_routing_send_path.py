@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from sms_gateway.accounts import Account, AccountsDocument
+from sms_gateway.errors import UnsupportedRecipient
 from sms_gateway.models import Status
 from sms_gateway.sending import Outcome, SendService
 from sms_gateway.sending.ports import SendAdapter
@@ -115,3 +117,50 @@ def test_a_request_naming_an_account_is_not_routed() -> None:
     # Then cn-a sent it, with no failover candidates
     assert [len(c.items) for c in adapters["cn-a"].calls] == [1] and adapters["cn-b"].calls == []
     assert [(r.account, r.status) for r in store.records] == [("cn-a", Status.SUBMITTED)]
+
+
+@dataclass
+class Domestic(FakeAdapter):
+    """A domestic gateway: it cannot reach numbers outside China."""
+
+    def vendor_number(self, e164: str) -> str:
+        if not e164.startswith("+86"):
+            raise UnsupportedRecipient("not a China mainland number")
+        return e164.removeprefix("+86")
+
+
+def test_a_request_whose_recipients_fit_different_routes_is_sent_in_parts_one_claim() -> None:
+    # Given a route for China on a domestic account and one for +1 on an international account
+    doc = AccountsDocument.model_validate(
+        {
+            "accounts": [account("cn-a"), account("intl", "intl_v1")],
+            "routes": [
+                {"name": "cn", "match": {"country": ["CN"]}, "accounts": [{"account": "cn-a"}]},
+                {"name": "us", "match": {"prefix": ["+1"]}, "accounts": [{"account": "intl"}]},
+            ],
+        }
+    )
+    adapters = {
+        "cn-a": Domestic(doc.accounts[0], vendor="action_v1"),
+        "intl": FakeAdapter(doc.accounts[1], vendor="intl_v1"),
+    }
+    store = FakeStore()
+    service = SendService(
+        store,
+        FakeRegistry(list(doc.accounts)),
+        lambda chosen: adapters[chosen.name],
+        lambda b, d: None,
+        router=Router(doc),
+    )
+    # When one request names a Chinese and a US number
+    body = {"id": "mixed", "to": [CN, "+12025550123"], "content": "hello"}
+    outcomes = service.process([{"messageId": "sqs-mixed", "body": json.dumps(body)}], lambda: 60_000)
+    # Then each number went to its route's account, none refused, under one claim of the message
+    assert outcomes == {"sqs-mixed": Outcome.DONE}
+    assert [[i.recipient for i in c.items] for c in adapters["cn-a"].calls] == [[CN]]
+    assert [[i.recipient for i in c.items] for c in adapters["intl"].calls] == [["+12025550123"]]
+    assert sorted((r.recipient or "", r.account or "", r.status) for r in store.records) == [
+        ("+12025550123", "intl", Status.SUBMITTED),
+        (CN, "cn-a", Status.SUBMITTED),
+    ]
+    assert store.attempts == {"mixed": 1} and store.finished == {"mixed"}

@@ -7,6 +7,7 @@ templates) is rejected here and recorded as failed; it never reaches a vendor.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -124,9 +125,17 @@ def requeue_delay(request: SendRequest, adapter: SendAdapter, now: datetime) -> 
 
 
 def recipients(
-    message_id: str, request: SendRequest, adapter: SendAdapter
+    message_id: str,
+    request: SendRequest,
+    adapter: SendAdapter,
+    *,
+    only: Collection[str] | None = None,
+    unreadable: bool = True,
 ) -> tuple[list[OutboundItem], list[tuple[str, str]]]:
-    """The request's recipients in E.164, once each, and the numbers refused with their reason."""
+    """The request's recipients in E.164, once each, and the numbers refused with their reason.
+
+    ``only``: the E.164 numbers of one part of a request split across routes; ``unreadable``:
+    whether this part names the numbers that are not numbers at all (one part does)."""
     pairs = [(p.to, p.content) for p in request.p2p] if request.p2p else [(to, None) for to in request.to]
     items: list[OutboundItem] = []
     refused: list[tuple[str, str]] = []
@@ -134,6 +143,13 @@ def recipients(
     for raw, content in pairs:
         try:
             number = to_e164(raw)
+        except UnsupportedRecipient as exc:
+            if unreadable:
+                refused.append((str(raw).strip(), str(exc)))
+            continue
+        if only is not None and number not in only:
+            continue
+        try:
             adapter.vendor_number(number)
         except UnsupportedRecipient as exc:
             refused.append((str(raw).strip(), str(exc)))

@@ -115,7 +115,10 @@ def _groups(works: Sequence[Work], now: datetime) -> list[_Group]:
     for work in works:
         for item in work.items:
             shared = _shared(work, item, now)
-            key = (work.account.name, *_key(shared))
+            # Parts of one message on different routes never share a call: each fails over
+            # along its own route.
+            route = work.choice.route if work.choice else None
+            key = (work.account.name, route, *_key(shared))
             if key not in groups:
                 groups[key] = _Group(adapter=work.adapter, shared=shared, items=[], works={})
             groups[key].items.append(item)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sms_gateway.errors import UnsupportedRecipient
 from sms_gateway.models import SendRequest
 from sms_gateway.phone import to_e164
-from sms_gateway.routing.choose import AccountHealth, Candidate, Choice, choose
+from sms_gateway.routing.choose import AccountHealth, Candidate, Choice, choose, plan
 from sms_gateway.sending.ports import AccountSource
 
 if TYPE_CHECKING:
@@ -58,7 +58,16 @@ class Router:
             self._view = self.health.view(a.name for a in self.document.accounts)
 
     def resolve(self, request: SendRequest, message_id: str, numbers: Sequence[str]) -> Choice:
-        return choose(request, self.document, self._view, message_id, numbers)
+        """The choice of the request, or of its first part when ``parts`` splits it."""
+        return self.parts(request, message_id, numbers)[0][1]
+
+    def parts(
+        self, request: SendRequest, message_id: str, numbers: Sequence[str]
+    ) -> list[tuple[list[str], Choice]]:
+        """Its recipients grouped by the route each fits first (destination criteria), with each
+        group's choice; one group when no route has a destination criterion."""
+        groups = plan(request, self.document, self._view, message_id, numbers) if numbers else []
+        return groups or [(list(numbers), choose(request, self.document, self._view, message_id, numbers))]
 
 
 def e164_numbers(raw: Iterable[str]) -> list[str]:

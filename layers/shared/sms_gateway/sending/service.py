@@ -27,13 +27,12 @@ from typing import Any
 from sms_gateway.clock import utcnow
 from sms_gateway.observability import logger, metrics
 from sms_gateway.sending.follow import FollowUp
+from sms_gateway.sending.legs import legs
 from sms_gateway.sending.parse import (
     Accepted,
     Held,
     Rejected,
     parse_record,
-    recipients,
-    refused_numbers,
     rejection_records,
     requeue_delay,
 )
@@ -67,6 +66,7 @@ class SendService:
         self.time_reserve_ms = time_reserve_seconds * 1000
         self.recorder = Recorder(store)
         self.router = router  # None: the request's account or the default, no failover
+        self.held: set[str] = set()  # this batch: message ids with a part no account can take now
 
     def process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         """Outcome per SQS messageId."""
@@ -74,6 +74,7 @@ class SendService:
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
         duplicates: dict[str, str] = {}
+        self.held = set()
         if self.router is not None:
             self.router.refresh()
         for record in records:
@@ -81,26 +82,27 @@ class SendService:
             if isinstance(admitted, Outcome):
                 outcomes[record["messageId"]] = admitted
                 continue
-            if admitted.message_id in first_of:
+            first = admitted[0]
+            if first.message_id in first_of:
                 # SQS may deliver the same message twice in one batch: it shares the first's fate.
-                duplicates[admitted.sqs_id] = first_of[admitted.message_id]
+                duplicates[first.sqs_id] = first_of[first.message_id]
                 continue
-            first_of[admitted.message_id] = admitted.sqs_id
+            first_of[first.message_id] = first.sqs_id
             claimed = self._claim(admitted, remaining_ms)
             if isinstance(claimed, Outcome):
-                outcomes[admitted.sqs_id] = claimed
+                outcomes[first.sqs_id] = claimed
             else:
-                works.append(claimed)
+                works += claimed
 
-        retry = self._send(works, remaining_ms)
-        for work in works:
+        retry = self._send(works, remaining_ms) | self.held
+        for work in {w.message_id: w for w in works}.values():
             outcomes[work.sqs_id] = self._settle(work, retry)
-        for sqs_id, first in duplicates.items():
-            outcomes[sqs_id] = outcomes.get(first, Outcome.RETRY)
+        for sqs_id, first_id in duplicates.items():
+            outcomes[sqs_id] = outcomes.get(first_id, Outcome.RETRY)
         return outcomes
 
     # ------------------------------------------------------------------ 1-2: parse, schedule
-    def _admit(self, record: dict[str, Any]) -> Work | Outcome:
+    def _admit(self, record: dict[str, Any]) -> list[Work] | Outcome:
         route = self.router.resolve if self.router else None
         parsed = parse_record(record, self.registry, self.adapter_for, route)
         if isinstance(parsed, Rejected):
@@ -115,20 +117,13 @@ class SendService:
             return Outcome.RETRY
         if self._defer_if_early(parsed):
             return Outcome.DONE
-        items, refused = recipients(parsed.message_id, parsed.request, parsed.adapter)
-        self.recorder.write(refused_numbers(parsed, refused))
-        if not items:
-            return Outcome.DONE
-        return Work(
-            sqs_id=parsed.sqs_id,
-            message_id=parsed.message_id,
-            request=parsed.request,
-            account=parsed.account,
-            adapter=parsed.adapter,
-            items=tuple(items),
-            choice=parsed.choice,
-            candidate=parsed.candidate,
-        )
+        parts = legs(parsed, self.router, self.adapter_for)
+        self.recorder.write(parts.refused)
+        if parts.held:
+            self.held.add(parsed.message_id)
+        if not parts.works:
+            return Outcome.RETRY if parts.held else Outcome.DONE
+        return parts.works
 
     def _reject(self, rejected: Rejected) -> None:
         records = rejection_records(rejected, self.registry)
@@ -151,7 +146,9 @@ class SendService:
         return True
 
     # ------------------------------------------------------------------ 3-4: claim, resume
-    def _claim(self, work: Work, remaining_ms: Callable[[], int]) -> Work | Outcome:
+    def _claim(self, parts: list[Work], remaining_ms: Callable[[], int]) -> list[Work] | Outcome:
+        """One claim per message, whatever the number of its parts (one per route)."""
+        work = parts[0]
         lease = int(remaining_ms() / 1000) + 30
         claim = self.store.claim_request(work.message_id, work.account.name, lease)
         if claim.state is ClaimState.DONE:
@@ -160,13 +157,15 @@ class SendService:
         if claim.state is ClaimState.BUSY:
             return Outcome.RETRY
         recorded = self.store.recorded_recipients(work.message_id)
-        items = [item for item in work.items if item.recipient not in recorded]
-        if claim.state is ClaimState.RECOVERED and claim.inflight:
-            self.recorder.write(
-                interrupted_records(work, [i for i in items if i.recipient in claim.inflight])
-            )
-            items = [item for item in items if item.recipient not in claim.inflight]
-        return replace(work, items=tuple(items))
+        inflight = claim.inflight if claim.state is ClaimState.RECOVERED else frozenset()
+        claimed: list[Work] = []
+        for part in parts:
+            items = [item for item in part.items if item.recipient not in recorded]
+            if inflight:
+                self.recorder.write(interrupted_records(part, [i for i in items if i.recipient in inflight]))
+                items = [item for item in items if item.recipient not in inflight]
+            claimed.append(replace(part, items=tuple(items)))
+        return claimed
 
     # ------------------------------------------------------------------ 5-6: plan, call, record
     def _send(self, works: list[Work], remaining_ms: Callable[[], int]) -> set[str]:
