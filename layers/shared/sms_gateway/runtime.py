@@ -10,6 +10,7 @@ cold start only for what its own path builds (publish needs neither accounts nor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -76,6 +77,17 @@ def send_service():  # type: ignore[no-untyped-def]
     )
 
 
+def delivery_window() -> Callable[[str, bool], None] | None:
+    """Counts final reports per account, only when ROUTING_DELIVERY_RATE_THRESHOLD is set."""
+    from sms_gateway.routing.health import HealthReader
+    from sms_gateway.routing.settings import get_routing_settings
+
+    routing = get_routing_settings()
+    if routing.delivery_rate_threshold <= 0:
+        return None
+    return HealthReader(get_settings().table_name, routing).record_final
+
+
 def router(document: AccountsDocument, table: str) -> Router:
     """Routes and health (issue 13); the breaker only watches accounts of a document with routes:
     a request to its one account has nowhere else to go."""
@@ -97,13 +109,17 @@ def router(document: AccountsDocument, table: str) -> Router:
 def push_service():  # type: ignore[no-untyped-def]
     from sms_gateway.ingest import PushService
 
-    return PushService(store(), registry(), adapter_factory(store(), vendor_http()))
+    return PushService(
+        store(), registry(), adapter_factory(store(), vendor_http()), on_final=delivery_window()
+    )
 
 
 def poll_service():  # type: ignore[no-untyped-def]
     from sms_gateway.polling import PollService
 
-    return PollService(store(), registry(), adapter_factory(store(), vendor_http()))
+    return PollService(
+        store(), registry(), adapter_factory(store(), vendor_http()), on_final=delivery_window()
+    )
 
 
 @cache
