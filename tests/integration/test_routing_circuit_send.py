@@ -46,7 +46,9 @@ class Switch:
         return accept_all(submission)
 
 
-def service(table: Table, clock: Clock, primary: Switch, store: FakeStore) -> tuple[SendService, FakeAdapter]:
+def service(
+    table: Table, clock: Clock, primary: Switch, store: FakeStore, backup: Switch | None = None
+) -> tuple[SendService, FakeAdapter]:
     doc = AccountsDocument.model_validate(
         {
             "accounts": [account(PRIMARY), account(BACKUP, "paasw_v1")],
@@ -58,7 +60,7 @@ def service(table: Table, clock: Clock, primary: Switch, store: FakeStore) -> tu
     accounts = {a.name: a for a in doc.accounts}
     adapters = {
         PRIMARY: FakeAdapter(accounts[PRIMARY], vendor="action_v1", answer=primary),
-        BACKUP: FakeAdapter(accounts[BACKUP], vendor="paasw_v1"),
+        BACKUP: FakeAdapter(accounts[BACKUP], vendor="paasw_v1", answer=backup or accept_all),
     }
 
     def adapter_for(chosen: Account) -> SendAdapter:
@@ -108,3 +110,17 @@ def test_the_circuit_opens_skips_the_account_probes_after_the_cool_down_and_clos
     assert (store.records[-1].account, store.records[-1].status) == (PRIMARY, Status.SUBMITTED)
     # And each message was recorded once, sent by exactly one account
     assert sorted(r.message_id for r in store.records) == [f"m-{n}" for n in range(5)]
+
+
+def test_with_every_circuit_of_the_route_open_the_request_waits_in_the_queue_untouched(table: Table) -> None:
+    clock, primary, backup, store = Clock(), Switch(), Switch(), FakeStore()
+    sender, _ = service(table, clock, primary, store, backup)
+    # Given both accounts refuse connections: each message tries both, and goes back to the queue
+    for n in range(3):
+        assert send(sender, f"m-{n}") is Outcome.RETRY
+    assert (len(primary.calls), len(backup.calls)) == (3, 3)
+    # When another message comes while both circuits are open
+    assert send(sender, "m-3") is Outcome.RETRY
+    # Then no vendor was called for it and nothing was recorded: it waits for the cool-down
+    assert (len(primary.calls), len(backup.calls)) == (3, 3)
+    assert store.records == [] and "m-3" not in store.attempts
