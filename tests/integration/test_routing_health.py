@@ -217,7 +217,7 @@ def test_the_health_view_for_choose(table: Table) -> None:
     # Given cn-a open, cn-b polled below its threshold, cn-c delivering 3 in 10, cn-d healthy
     fail(table.breaker(clock, settings), 3)
     Store(table.name, dynamodb=table.client()).record_balance(
-        "cn-b", "paasw_v1", BalanceIn(Decimal(5), "CNY"), 100
+        "cn-b", "paasw_v1", BalanceIn(Decimal(5), "CNY"), low=True, threshold=100
     )
     for n in range(10):
         reader.record_final("cn-c", delivered=n < 3)
