@@ -55,6 +55,10 @@ def message(answer: dict[str, Any], out: TextIO) -> None:
     out.write("\nhistory\n")
     history = [{"recipient": r["recipient"], **h} for r in recipients for h in r["history"]]
     table(history, ["recipient", "at", "status", "vendor_status"], out)
+    attempts = [{"recipient": r["recipient"], **a} for r in recipients for a in r.get("attempts") or []]
+    if attempts:  # routed: which account served each recipient, and why
+        out.write("\nattempts\n")
+        table(attempts, ["recipient", "at", "account", "vendor", "delivery", "reason", "chosen"], out)
 
 
 def number(answer: dict[str, Any], out: TextIO) -> None:

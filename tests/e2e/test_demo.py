@@ -68,3 +68,7 @@ def test_the_demo_passes_and_prints_the_summary_per_vendor() -> None:
     assert int(sent) >= 250
     assert int(sent) == int(delivered) + int(failed)  # every recipient final
     assert lines[-1].startswith("PASS: ")
+    # And one vendor went down mid-run: its traffic moved to the other account of its route
+    # (the demo itself fails on a duplicate at the simulators or a recipient left behind)
+    assert "  after:                     {'fo-backup': 24}" in lines
+    assert "  SMS Route Health: fo-primary closed → open" in lines

@@ -123,19 +123,24 @@ def test_every_detail_type_carries_version_1_and_validates_against_its_schema() 
     refused = copy.deepcopy(accepted)
     refused["dynamodb"]["NewImage"]["outcome"] = {"S": "refused"}
     refused["dynamodb"]["NewImage"]["reason"] = {"S": "already left"}
+    # And an account's circuit opening (issue 13)
+    circuit = copy.deepcopy(opted_in)
+    circuit["dynamodb"]["OldImage"] = {"type": {"S": "route_health"}, "account": {"S": "cn-main"}}
+    circuit["dynamodb"]["NewImage"] = {
+        "type": {"S": "route_health"},
+        "account": {"S": "cn-main"},
+        "vendor": {"S": "action_v1"},
+        "state": {"S": "open"},
+        "failures": {"N": "3"},
+        "reason": {"S": "connection refused"},
+        "changed_at": {"S": "2026-11-23T04:00:00.000Z"},
+        "retry_at": {"S": "2026-11-23T04:01:00.000Z"},
+    }
     bus = MemoryBus()
     # When they are published
     records = [
-        delivered,
-        submitted,
-        failed,
-        inbound,
-        balance,
-        opted_out,
-        opted_in,
-        cancelled,
-        accepted,
-        refused,
+        *(delivered, submitted, failed, inbound, balance),
+        *(opted_out, opted_in, cancelled, accepted, refused, circuit),
     ]
     assert Publisher("bus", "sms.gateway", bus).publish_records(records) == set()
     # Then every detail-type was put, each with version 1, each valid against its shipped schema

@@ -123,6 +123,7 @@ class AccountRegistry:
     """Accounts by name, plus the default. Built from an already-parsed document."""
 
     def __init__(self, document: AccountsDocument) -> None:
+        self.document = document  # its routes and templates: routing chooses among the accounts
         self._by_name = {a.name: a for a in document.accounts}
         self._routes = {r.name: r for r in document.routes}
         defaults = [a for a in document.accounts if a.default]

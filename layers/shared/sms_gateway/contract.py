@@ -32,6 +32,8 @@ OPT_IN = "SMS Opt In"
 CANCELLED = "SMS Cancelled"
 CANCEL_ACCEPTED = "SMS Cancel Accepted"
 CANCEL_REFUSED = "SMS Cancel Refused"
+# Issue 13 (routing): an account's circuit changed state.
+ROUTE_HEALTH = "SMS Route Health"
 
 StatusName = Literal[
     "submitted", "failed", "delivered", "undelivered", "expired", "rejected", "unknown", "cancelled"
@@ -42,6 +44,19 @@ class _Detail(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: Literal[1] = Field(description="Contract version of this detail.")
+
+
+class Attempt(BaseModel):
+    """One account tried for a recipient (routing and failover, issue 13)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: str
+    vendor: str
+    delivery: str = Field(description="sent, refused, may_have_been_sent or not_sent.")
+    reason: str
+    chosen: str = Field(description="Why the route chose this account.")
+    at: str = Field(description="UTC ISO 8601.")
 
 
 class MessageDetail(_Detail):
@@ -71,6 +86,9 @@ class MessageDetail(_Detail):
     )
     cost: float | None = Field(
         default=None, description="SMS Submitted: segments x the account's price_per_segment, when set."
+    )
+    attempts: list[Attempt] | None = Field(
+        default=None, description="Routed requests: every account tried, in order, the serving one last."
     )
 
 
@@ -121,6 +139,19 @@ class CancelDetail(_Detail):
     occurred_at: str | None
 
 
+class RouteHealthDetail(_Detail):
+    """SMS Route Health: an account's circuit breaker changed state."""
+
+    account: str
+    vendor: str | None
+    state: Literal["closed", "open", "half_open"]
+    previous_state: Literal["closed", "open", "half_open"]
+    consecutive_failures: int
+    reason: str
+    changed_at: str = Field(description="UTC ISO 8601.")
+    retry_at: str | None = Field(description="When an open circuit lets its probe through.")
+
+
 DETAILS: dict[str, type[_Detail]] = {
     SUBMITTED: MessageDetail,
     SUBMIT_FAILED: MessageDetail,
@@ -133,6 +164,7 @@ DETAILS: dict[str, type[_Detail]] = {
     CANCELLED: MessageDetail,
     CANCEL_ACCEPTED: CancelDetail,
     CANCEL_REFUSED: CancelDetail,
+    ROUTE_HEALTH: RouteHealthDetail,
 }
 
 

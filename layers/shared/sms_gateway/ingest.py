@@ -35,6 +35,7 @@ from sms_gateway.models import (
     PushBatch,
     PushRequest,
     ReportIn,
+    Status,
     Unreadable,
     batch_from_json,
 )
@@ -149,11 +150,16 @@ class PushStore(IngestStore, Protocol):
     ) -> list[KeptItem]: ...
 
 
+# (account, delivered) for each report that made a recipient final: routing's delivery window.
+FinalHook = Callable[[str, bool], None]
+
+
 class Ingest:
-    def __init__(self, store: IngestStore) -> None:
+    def __init__(self, store: IngestStore, on_final: FinalHook | None = None) -> None:
         self.store = store
         # Opt-out keywords in replies (sms_gateway.protection.optout), where the store has a table.
         self.replies = reply_handler(store)
+        self.on_final = on_final
 
     def apply(self, account: Account, batch: PushBatch) -> Applied:
         """Store every report and MO of a batch, record by record. A record the table can never
@@ -180,13 +186,25 @@ class Ingest:
 
     def _write(self, account: Account, record: ReportIn | InboundIn) -> str:
         if isinstance(record, ReportIn):
-            return f"report_{self.store.apply_report(account.name, record).value}"
+            result = self.store.apply_report(account.name, record)
+            if result is ReportResult.UPDATED and record.status.final:
+                self._final(account.name, record)
+            return f"report_{result.value}"
         if self.replies is not None:
             # Before the MO is stored: a failure in between retries both (the list change is
             # idempotent), where after it the repeated MO would be a duplicate and skipped.
             self.replies(account, record)
         stored = self.store.record_inbound(account.name, account.vendor, record)
         return "inbound_new" if stored else "inbound_duplicate"
+
+    def _final(self, account: str, report: ReportIn) -> None:
+        if self.on_final is None:
+            return
+        try:
+            self.on_final(account, report.status is Status.DELIVERED)
+        except (BotoCoreError, ClientError) as exc:
+            # A count of the delivery window, not the report: the report is stored; go on.
+            logger.warning("delivery window not counted", extra={"account": account, "error": str(exc)})
 
     def settle(self, account: Account, key: tuple[str, str], batch: PushBatch) -> Counter[str]:
         """Apply a kept batch and mark its item: `applied`, `partial` (some records set aside,
@@ -214,12 +232,17 @@ def _summary(unreadable: list[Unreadable], total: int) -> str:
 
 class PushService:
     def __init__(
-        self, store: PushStore, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
+        self,
+        store: PushStore,
+        registry: AccountRegistry,
+        adapter_for: Callable[[Account], VendorAdapter],
+        *,
+        on_final: FinalHook | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.adapter_for = adapter_for
-        self.ingest = Ingest(store)
+        self.ingest = Ingest(store, on_final)
 
     def handle(
         self,

@@ -214,6 +214,9 @@ class RecipientRecord:
     encoding: str | None = None
     segments: int | None = None
     cost: Decimal | None = None
+    # Every account tried for it, in order, the one whose answer this is last (routing, issue 13):
+    # {"account", "vendor", "delivery", "reason", "chosen", "at"}.
+    attempts: tuple[dict[str, str], ...] = ()
 
     @classmethod
     def answered(

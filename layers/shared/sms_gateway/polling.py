@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from sms_gateway.accounts import Account, AccountRegistry
 from sms_gateway.clock import utcnow
 from sms_gateway.errors import PushRejected, SmsGatewayError
-from sms_gateway.ingest import Ingest, PushService, PushStore, unfit_reason
+from sms_gateway.ingest import FinalHook, Ingest, PushService, PushStore, unfit_reason
 from sms_gateway.models import (
     PULLED_BATCH,
     BalanceIn,
@@ -76,13 +76,18 @@ def balance_is_low(balance: BalanceIn, threshold: float | None) -> bool:
 
 class PollService:
     def __init__(
-        self, store: PollStore, registry: AccountRegistry, adapter_for: Callable[[Account], VendorAdapter]
+        self,
+        store: PollStore,
+        registry: AccountRegistry,
+        adapter_for: Callable[[Account], VendorAdapter],
+        *,
+        on_final: FinalHook | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.adapter_for = adapter_for
-        self.ingest = Ingest(store)
-        self.pushes = PushService(store, registry, adapter_for)
+        self.ingest = Ingest(store, on_final)
+        self.pushes = PushService(store, registry, adapter_for, on_final=on_final)
 
     def _each(
         self, job: str, wanted: Callable[[VendorAdapter], bool], run: Callable[[Account, VendorAdapter], Any]

@@ -50,6 +50,8 @@ from sms_gateway.contract import (
 )
 from sms_gateway.observability import MetricBatch, change_metrics, logger, metrics
 from sms_gateway.protection.events import CANCELLED, PROTECTION_EVENTS, protection_events
+from sms_gateway.routing.events import ROUTE_HEALTH_DETAIL_TYPE, change_from_images, route_health_detail
+from sms_gateway.routing.health import CIRCUIT_TYPE
 from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
 from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.table import deserialize
@@ -95,6 +97,8 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
         balance = BalanceItem.from_item(new)
         detail = {"version": contract.VERSION, **asdict(balance)}
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
+    if kind == CIRCUIT_TYPE:
+        return _route_health(new, old)
     return []
 
 
@@ -104,8 +108,14 @@ def _first_event(status: str) -> str:
     return CANCELLED if status == "cancelled" else SUBMIT_FAILED
 
 
+def _route_health(new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple[str, dict[str, Any]]]:
+    # A failure counted or a probe lease taken over changes the item, not the circuit: no event.
+    change = change_from_images(new, old)
+    return [(ROUTE_HEALTH_DETAIL_TYPE, route_health_detail(change))] if change else []
+
+
 def _message_detail(item: RecipientItem) -> dict[str, Any]:
-    return {
+    detail: dict[str, Any] = {
         "version": contract.VERSION,
         "message_id": item.message_id,
         "recipient": item.recipient,
@@ -128,6 +138,9 @@ def _message_detail(item: RecipientItem) -> dict[str, Any]:
             else {}
         ),
     }
+    if item.attempts:  # routed (issue 13): every account tried, the serving one last
+        detail["attempts"] = item.attempts
+    return detail
 
 
 def _json_default(value: Any) -> Any:

@@ -25,13 +25,15 @@ from sms_gateway.settings import Settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-    from sms_gateway.accounts import Account, AccountRegistry
+    from sms_gateway.accounts import Account, AccountRegistry, AccountsDocument
     from sms_gateway.http import VendorHttp
     from sms_gateway.ingest import PushService
     from sms_gateway.polling import PollService
     from sms_gateway.protection.screen import Screen
     from sms_gateway.publishing import Publisher
+    from sms_gateway.routing.settings import RoutingSettings
     from sms_gateway.sending import SendService
+    from sms_gateway.sending.route import Router
     from sms_gateway.status.counters import OutcomeCounters
     from sms_gateway.status.reader import StatusReader
     from sms_gateway.store import Store
@@ -138,7 +140,39 @@ class Runtime:
             requeue_with_delay(s.send_queue_url),
             s.send_time_reserve_seconds,
             guard=self.protection_guard(),
+            router=self.router(self.registry().document),
         )
+
+    @cached_property
+    def routing_settings(self) -> RoutingSettings:
+        from sms_gateway.routing.settings import get_routing_settings
+
+        return get_routing_settings()
+
+    def router(self, document: AccountsDocument) -> Router:
+        """Routes and health (issue 13); the breaker only watches accounts of a document with
+        routes: a request to its one account has nowhere else to go."""
+        from sms_gateway.routing.health import Breaker, HealthReader
+        from sms_gateway.sending.route import Router
+
+        if not document.routes:
+            return Router(document)
+        routing, table, db = self.routing_settings, self.settings.table_name, self.client("dynamodb")
+        return Router(
+            document,
+            breaker=Breaker(table, routing, db),
+            health=HealthReader(table, routing, db),
+            count_unknown=routing.breaker_count_unknown,
+        )
+
+    def delivery_window(self) -> Callable[[str, bool], None] | None:
+        """Counts final reports per account, only when ROUTING_DELIVERY_RATE_THRESHOLD is set."""
+        from sms_gateway.routing.health import HealthReader
+
+        routing = self.routing_settings
+        if routing.delivery_rate_threshold <= 0:
+            return None
+        return HealthReader(self.settings.table_name, routing, self.client("dynamodb")).record_final
 
     def protection_guard(self) -> Screen:
         """The send path's screening step (issue 14), over the accounts document as it is now."""
@@ -149,12 +183,12 @@ class Runtime:
     def push_service(self) -> PushService:
         from sms_gateway.ingest import PushService
 
-        return PushService(self.store, self.registry(), self.adapter_for)
+        return PushService(self.store, self.registry(), self.adapter_for, on_final=self.delivery_window())
 
     def poll_service(self) -> PollService:
         from sms_gateway.polling import PollService
 
-        return PollService(self.store, self.registry(), self.adapter_for)
+        return PollService(self.store, self.registry(), self.adapter_for, on_final=self.delivery_window())
 
     def status_reader(self) -> StatusReader:
         """The status API's reader; it reads the accounts registry as it is now."""

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-ROUTE_HEALTH_DETAIL_TYPE: Final = "SMS Route Health"
+from sms_gateway.contract import ROUTE_HEALTH, VERSION
+
+ROUTE_HEALTH_DETAIL_TYPE: Final = ROUTE_HEALTH
 # One per change, any direction; and one per opening, the one worth an alarm.
 ROUTE_HEALTH_METRIC: Final = "RouteHealthChanges"
 CIRCUIT_OPENED_METRIC: Final = "CircuitsOpened"
@@ -38,6 +40,7 @@ class HealthChange:
 def route_health_detail(change: HealthChange) -> dict[str, Any]:
     """The event's detail (snake_case, as every detail of this project)."""
     return {
+        "version": VERSION,
         "account": change.account,
         "vendor": change.vendor,
         "state": change.state.value,

@@ -31,6 +31,7 @@ class RecipientResult:
     item: OutboundItem
     verdict: Verdict
     outcome: SubmitOutcome | None = None  # what to record now; None when nothing is
+    reason: str = ""  # why nothing was sent (NOT_SENT), for the recipient's attempts
 
     @property
     def retry(self) -> bool:
@@ -55,7 +56,9 @@ def dispatch(adapter: SendAdapter, submission: Submission) -> list[RecipientResu
                 for item, outcome in zip(rest, failures.unknown(rest, exc.reason), strict=True)
             ]
         logger.warning("vendor unavailable; will retry", extra={**log, "reason": exc.reason})
-        return decided + [RecipientResult(item=item, verdict=Verdict.NOT_SENT) for item in rest]
+        return decided + [
+            RecipientResult(item=item, verdict=Verdict.NOT_SENT, reason=exc.reason) for item in rest
+        ]
     except SubmitRejected as exc:
         logger.warning("vendor refused the call", extra={**log, "vendor_status": exc.vendor_status})
         refused = failures.outcomes(submission.items, Status.FAILED, exc.vendor_status, exc.description)

@@ -7,6 +7,7 @@ templates) is rejected here and recorded as failed; it never reaches a vendor.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +28,10 @@ from sms_gateway.models import (
 )
 from sms_gateway.phone import to_e164
 from sms_gateway.protection.cancel import CancelRequest, cancel_request
+from sms_gateway.routing.choose import Candidate, Choice
 from sms_gateway.sending.plan import SCHEDULE_TOLERANCE
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, SendAdapter
+from sms_gateway.sending.route import Resolver, direct, e164_numbers
 
 MAX_SQS_DELAY_SECONDS = 900
 # A broken request names at most this many recipients in its failed records (the request's own cap).
@@ -43,6 +46,17 @@ class Accepted:
     request: SendRequest
     account: Account
     adapter: SendAdapter
+    choice: Choice
+    candidate: Candidate  # the first of the choice: the request in its account's form
+
+
+@dataclass(frozen=True, kw_only=True)
+class Held:
+    """Every account that could serve it is unhealthy now: SQS brings it back later."""
+
+    sqs_id: str
+    message_id: str
+    choice: Choice
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,8 +75,13 @@ def resolve_account(registry: AccountSource, request: SendRequest) -> Account:
 
 
 def parse_record(
-    record: dict[str, Any], registry: AccountSource, adapter_for: AdapterFactory
-) -> Accepted | Rejected | CancelRequest:
+    record: dict[str, Any],
+    registry: AccountSource,
+    adapter_for: AdapterFactory,
+    route: Resolver | None = None,
+) -> Accepted | Held | Rejected | CancelRequest:
+    """``route`` chooses the accounts (the routes of the accounts document); without it the
+    request's account or the default is the only one."""
     sqs_id = record["messageId"]
     body: Any = None
     try:
@@ -72,19 +91,27 @@ def parse_record(
         if "cancel" in body:
             return cancel_request(sqs_id, body)
         request = SendRequest.model_validate(body)
-        account = resolve_account(registry, request)
-        adapter = adapter_for(account)
-        if request.template is not None and not adapter.supports_templates:
-            raise InvalidSendRequest(f"vendor {account.vendor} does not support templates; send 'content'")
+        message_id = request.id or sqs_id
+        raw = [p.to for p in request.p2p] if request.p2p else list(request.to)
+        choice = (route or direct(registry))(request, message_id, e164_numbers(raw))
+        if not choice.candidates:
+            return Held(sqs_id=sqs_id, message_id=message_id, choice=choice)
+        candidate = choice.candidates[0]
+        adapter = adapter_for(candidate.account)
+        if candidate.template is not None and not adapter.supports_templates:
+            vendor = candidate.account.vendor
+            raise InvalidSendRequest(f"vendor {vendor} does not support templates; send 'content'")
     except (InputRefused, ValidationError, InvalidSendRequest, UnknownAccount) as exc:
         return Rejected(sqs_id=sqs_id, body=body, reason=reason(exc))
     return Accepted(
         sqs_id=sqs_id,
-        message_id=request.id or sqs_id,
+        message_id=message_id,
         body=body,
         request=request,
-        account=account,
+        account=candidate.account,
         adapter=adapter,
+        choice=choice,
+        candidate=candidate,
     )
 
 
@@ -100,9 +127,17 @@ def requeue_delay(request: SendRequest, adapter: SendAdapter, now: datetime) -> 
 
 
 def recipients(
-    message_id: str, request: SendRequest, adapter: SendAdapter
+    message_id: str,
+    request: SendRequest,
+    adapter: SendAdapter,
+    *,
+    only: Collection[str] | None = None,
+    unreadable: bool = True,
 ) -> tuple[list[OutboundItem], list[tuple[str, str]]]:
-    """The request's recipients in E.164, once each, and the numbers refused with their reason."""
+    """The request's recipients in E.164, once each, and the numbers refused with their reason.
+
+    ``only``: the E.164 numbers of one part of a request split across routes; ``unreadable``:
+    whether this part names the numbers that are not numbers at all (one part does)."""
     pairs = [(p.to, p.content) for p in request.p2p] if request.p2p else [(to, None) for to in request.to]
     items: list[OutboundItem] = []
     refused: list[tuple[str, str]] = []
@@ -110,6 +145,13 @@ def recipients(
     for raw, content in pairs:
         try:
             number = to_e164(raw)
+        except UnsupportedRecipient as exc:
+            if unreadable:
+                refused.append((str(raw).strip(), str(exc)))
+            continue
+        if only is not None and number not in only:
+            continue
+        try:
             adapter.vendor_number(number)
         except UnsupportedRecipient as exc:
             refused.append((str(raw).strip(), str(exc)))

@@ -12,7 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sms_gateway.accounts import Account
-from sms_gateway.models import OutboundItem, SendRequest, Submission
+from sms_gateway.models import OutboundItem, SendRequest, Submission, Template
+from sms_gateway.routing.choose import Candidate, Choice
 from sms_gateway.sending.ports import CallLimits, SendAdapter
 
 # A send_at closer than this is sent now: not worth a trip through the queue.
@@ -29,6 +30,26 @@ class Work:
     account: Account
     adapter: SendAdapter
     items: tuple[OutboundItem, ...]
+    # The accounts that may serve it in order, and the one these items go to (its form of the
+    # request: its own template id, or text for a vendor without templates). None: `account` alone.
+    choice: Choice | None = None
+    candidate: Candidate | None = None
+
+    @property
+    def template(self) -> Template | None:
+        # A candidate with text instead of a template (a vendor without templates) has none.
+        return self.candidate.template if self.candidate else self.request.template
+
+    @property
+    def content(self) -> str | None:
+        if self.candidate and self.candidate.content is not None:
+            return self.candidate.content
+        return self.request.content
+
+    @property
+    def candidates(self) -> list[str]:
+        """The failover order of its accounts' names."""
+        return [c.account.name for c in self.choice.candidates] if self.choice else [self.account.name]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,7 +117,10 @@ def _groups(works: Sequence[Work], now: datetime) -> list[_Group]:
     for work in works:
         for item in work.items:
             shared = _shared(work, item, now)
-            key = (work.account.name, *_key(shared))
+            # Parts of one message on different routes never share a call: each fails over
+            # along its own route.
+            route = work.choice.route if work.choice else None
+            key = (work.account.name, route, *_key(shared))
             if key not in groups:
                 groups[key] = _Group(adapter=work.adapter, shared=shared, items=[], works={})
             groups[key].items.append(item)
@@ -111,13 +135,13 @@ def _shared(work: Work, item: OutboundItem, now: datetime) -> Submission:
     if send_at is not None and send_at - now <= SCHEDULE_TOLERANCE:
         send_at = None
     p2p = item.content is not None and adapter.supports_p2p
-    content = None if p2p else (item.content if item.content is not None else request.content)
+    content = None if p2p else (item.content if item.content is not None else work.content)
     return Submission(
         call_id="",
         items=(),
         kind=request.kind,
         content=content,
-        template=request.template,
+        template=work.template,
         sign=request.sign or work.account.sign,
         ext_no=request.ext_no,
         sender_id=request.sender_id,

@@ -9,31 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sms_gateway.models import OutboundItem, RecipientRecord
-from sms_gateway.protection.size import size_of
-from sms_gateway.sending.dispatch import RecipientResult, Verdict
 from sms_gateway.sending.plan import Call, Work
 from sms_gateway.sending.ports import SendStore
 
 INTERRUPTED_REASON = "an earlier attempt was interrupted while sending; not resent"
-
-
-def call_records(call: Call, results: Sequence[RecipientResult]) -> list[RecipientRecord]:
-    records: list[RecipientRecord] = []
-    for result in results:
-        if result.outcome is None:
-            continue
-        work = call.work_of(result.item)
-        records.append(
-            RecipientRecord.answered(
-                result.outcome,
-                account=work.account.name,
-                vendor=call.adapter.vendor,
-                tags=work.request.tags,
-                kind=call.submission.kind,
-                size=size_of(call, result.item),
-            )
-        )
-    return records
 
 
 def interrupted_records(work: Work, items: Sequence[OutboundItem]) -> list[RecipientRecord]:
@@ -63,15 +42,3 @@ class Recorder:
     def before_call(self, call: Call) -> None:
         for work, recipients in call.recipients_by_work():
             self.store.mark_inflight(work.message_id, recipients)
-
-    def after_call(self, call: Call, results: Sequence[RecipientResult]) -> set[str]:
-        """Records the call's verdicts; the message ids that go back to the queue."""
-        self.write(call_records(call, results))
-        interrupted = {
-            (r.item.message_id, r.item.recipient) for r in results if r.verdict is Verdict.INTERRUPTED
-        }
-        for work, recipients in call.recipients_by_work():
-            done = [n for n in recipients if (work.message_id, n) not in interrupted]
-            if done:
-                self.store.clear_inflight(work.message_id, done)
-        return {r.item.message_id for r in results if r.retry}

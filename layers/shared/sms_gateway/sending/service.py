@@ -13,9 +13,11 @@ Per request, in order:
 4b. screening (the Guard: sms_gateway.protection.screen) refuses the recipients that must not be
    sent (destination, opt-out, per-number limit, cap), each with a final failed record;
 5. the claimed requests are planned into vendor calls (plan.py);
-6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py). A
-   recipient that was not sent sends its request back to the queue (a batch item failure) and only
-   the unrecorded recipients are tried again; one that may have been sent is `unknown`.
+6. each call gets one verdict per recipient (dispatch.py), which is recorded (record.py); the
+   account's circuit learns it, and a recipient known not sent moves to the next account of its
+   route in the same invocation while time allows (follow.py). One with no account left sends its
+   request back to the queue (a batch item failure) and only the unrecorded recipients are tried
+   again; one that may have been sent is `unknown`, never resent to any vendor.
 """
 
 from __future__ import annotations
@@ -29,20 +31,21 @@ from typing import Any
 from sms_gateway.clock import utcnow
 from sms_gateway.observability import logger, metrics
 from sms_gateway.protection.cancel import CancelRequest, cancelled_records
-from sms_gateway.sending.dispatch import dispatch
+from sms_gateway.sending.follow import FollowUp
 from sms_gateway.sending.guard import Guard, Unguarded
+from sms_gateway.sending.legs import legs
 from sms_gateway.sending.parse import (
     Accepted,
+    Held,
     Rejected,
     parse_record,
-    recipients,
-    refused_numbers,
     rejection_records,
     requeue_delay,
 )
 from sms_gateway.sending.plan import Work, plan_calls
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, Requeue, SendStore
 from sms_gateway.sending.record import Recorder, interrupted_records
+from sms_gateway.sending.route import Router
 from sms_gateway.store import ClaimState
 
 
@@ -61,6 +64,7 @@ class SendService:
         time_reserve_seconds: float = 15.0,
         *,
         guard: Guard | None = None,
+        router: Router | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -69,6 +73,8 @@ class SendService:
         self.time_reserve_ms = time_reserve_seconds * 1000
         self.recorder = Recorder(store)
         self.guard: Guard = guard or Unguarded()
+        self.router = router  # None: the request's account or the default, no failover
+        self.held: set[str] = set()  # this batch: message ids with a part no account can take now
 
     def process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         """Outcome per SQS messageId."""
@@ -83,52 +89,59 @@ class SendService:
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
         duplicates: dict[str, str] = {}
+        self.held = set()
+        if self.router is not None:
+            self.router.refresh()
         for record in records:
             admitted = self._admit(record)
             if isinstance(admitted, Outcome):
                 outcomes[record["messageId"]] = admitted
                 continue
-            if admitted.message_id in first_of:
+            first = admitted[0]
+            if first.message_id in first_of:
                 # SQS may deliver the same message twice in one batch: it shares the first's fate.
-                duplicates[admitted.sqs_id] = first_of[admitted.message_id]
+                duplicates[first.sqs_id] = first_of[first.message_id]
                 continue
-            first_of[admitted.message_id] = admitted.sqs_id
+            first_of[first.message_id] = first.sqs_id
             claimed = self._claim(admitted, remaining_ms)
             if isinstance(claimed, Outcome):
-                outcomes[admitted.sqs_id] = claimed
+                outcomes[first.sqs_id] = claimed
             else:
-                works.append(self._screen(claimed))
+                works += [self._screen(part) for part in claimed]
 
-        retry = self._send(works, remaining_ms)
-        for work in works:
+        retry = self._send(works, remaining_ms) | self.held
+        for work in {w.message_id: w for w in works}.values():
             outcomes[work.sqs_id] = self._settle(work, retry)
-        for sqs_id, first in duplicates.items():
-            outcomes[sqs_id] = outcomes.get(first, Outcome.RETRY)
+        for sqs_id, first_id in duplicates.items():
+            outcomes[sqs_id] = outcomes.get(first_id, Outcome.RETRY)
         return outcomes
 
     # ------------------------------------------------------------------ 1-2: parse, schedule
-    def _admit(self, record: dict[str, Any]) -> Work | Outcome:
-        parsed = parse_record(record, self.registry, self.adapter_for)
+    def _admit(self, record: dict[str, Any]) -> list[Work] | Outcome:
+        route = self.router.resolve if self.router else None
+        parsed = parse_record(record, self.registry, self.adapter_for, route)
         if isinstance(parsed, CancelRequest):
             self.guard.cancel(parsed)
             return Outcome.DONE
         if isinstance(parsed, Rejected):
             self._reject(parsed)
             return Outcome.DONE
+        if isinstance(parsed, Held):
+            skipped = {s.account: s.reason for s in parsed.choice.skipped}
+            logger.warning(
+                "no healthy account: retried later",
+                extra={"message_id": parsed.message_id, "skipped": skipped},
+            )
+            return Outcome.RETRY
         if self._defer_if_early(parsed):
             return Outcome.DONE
-        items, refused = recipients(parsed.message_id, parsed.request, parsed.adapter)
-        self.recorder.write(refused_numbers(parsed, refused))
-        if not items:
-            return Outcome.DONE
-        return Work(
-            sqs_id=parsed.sqs_id,
-            message_id=parsed.message_id,
-            request=parsed.request,
-            account=parsed.account,
-            adapter=parsed.adapter,
-            items=tuple(items),
-        )
+        parts = legs(parsed, self.router, self.adapter_for)
+        self.recorder.write(parts.refused)
+        if parts.held:
+            self.held.add(parsed.message_id)
+        if not parts.works:
+            return Outcome.RETRY if parts.held else Outcome.DONE
+        return parts.works
 
     def _reject(self, rejected: Rejected) -> None:
         records = rejection_records(rejected, self.registry)
@@ -151,7 +164,9 @@ class SendService:
         return True
 
     # ------------------------------------------------------------------ 3-4: claim, resume
-    def _claim(self, work: Work, remaining_ms: Callable[[], int]) -> Work | Outcome:
+    def _claim(self, parts: list[Work], remaining_ms: Callable[[], int]) -> list[Work] | Outcome:
+        """One claim per message, whatever the number of its parts (one per route)."""
+        work = parts[0]
         lease = int(remaining_ms() / 1000) + 30
         claim = self.store.claim_request(work.message_id, work.account.name, lease)
         if claim.state is ClaimState.DONE:
@@ -160,16 +175,19 @@ class SendService:
         if claim.state is ClaimState.BUSY:
             return Outcome.RETRY
         if claim.state is ClaimState.CANCELLED:
-            self.recorder.write(cancelled_records(work))
+            for part in parts:
+                self.recorder.write(cancelled_records(part))
             return Outcome.DONE
         recorded = self.store.recorded_recipients(work.message_id)
-        items = [item for item in work.items if item.recipient not in recorded]
-        if claim.state is ClaimState.RECOVERED and claim.inflight:
-            self.recorder.write(
-                interrupted_records(work, [i for i in items if i.recipient in claim.inflight])
-            )
-            items = [item for item in items if item.recipient not in claim.inflight]
-        return replace(work, items=tuple(items))
+        inflight = claim.inflight if claim.state is ClaimState.RECOVERED else frozenset()
+        claimed: list[Work] = []
+        for part in parts:
+            items = [item for item in part.items if item.recipient not in recorded]
+            if inflight:
+                self.recorder.write(interrupted_records(part, [i for i in items if i.recipient in inflight]))
+                items = [item for item in items if item.recipient not in inflight]
+            claimed.append(replace(part, items=tuple(items)))
+        return claimed
 
     def _screen(self, work: Work) -> Work:
         """Protection (sms_gateway.protection.screen): the recipients that may be sent at all."""
@@ -181,15 +199,23 @@ class SendService:
     def _send(self, works: list[Work], remaining_ms: Callable[[], int]) -> set[str]:
         """Every planned call that time allows; the message ids that go back to the queue."""
         retry: set[str] = set()
-        for call in plan_calls(works, utcnow()):
-            if remaining_ms() < self.time_reserve_ms:
-                # Not enough time left for a vendor call and its records: let SQS bring it back.
-                retry.update(call.works)
-                continue
-            self.recorder.before_call(call)
-            results = dispatch(call.adapter, call.submission)
-            self.guard.settle(call, results)
-            retry |= self.recorder.after_call(call, results)
+        breaker = self.router.breaker if self.router else None
+        count_unknown = self.router.count_unknown if self.router else False
+        follow = FollowUp(
+            self.recorder, self.adapter_for, breaker, count_unknown=count_unknown, guard=self.guard
+        )
+        # Round after round: the recipients a call did not send go to their next account.
+        while works:
+            moved: list[Work] = []
+            for call in plan_calls(works, utcnow()):
+                if remaining_ms() < self.time_reserve_ms:
+                    # Not enough time left for a vendor call and its records: let SQS bring it back.
+                    retry.update(call.works)
+                    continue
+                followed = follow.run(call)
+                retry |= followed.retry
+                moved += followed.moved
+            works = moved
         return retry
 
     def _settle(self, work: Work, retry: set[str]) -> Outcome:

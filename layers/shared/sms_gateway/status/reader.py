@@ -85,6 +85,18 @@ def recipient_view(item: dict[str, Any]) -> dict[str, Any]:
         {"status": h.get("status"), "vendor_status": h.get("vendor_status"), "at": h.get("at")}
         for h in item.get("history") or []
     ]
+    # Routed recipients (issue 13): every account tried, the one that served it last, and why.
+    view["attempts"] = [
+        {
+            "account": a.get("account"),
+            "vendor": a.get("vendor"),
+            "delivery": a.get("delivery"),
+            "reason": redact(str(a.get("reason") or "")),
+            "chosen": a.get("chosen"),
+            "at": a.get("at"),
+        }
+        for a in item.get("attempts") or []
+    ]
     return view
 
 

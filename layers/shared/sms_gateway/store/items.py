@@ -34,6 +34,7 @@ class RecipientItem:
     encoding: str | None = None
     segments: int | None = None
     cost: Decimal | None = None
+    attempts: list[dict[str, str]] = field(default_factory=list)
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> RecipientItem:
@@ -55,6 +56,7 @@ class RecipientItem:
             encoding=_text(item, "encoding"),
             segments=None if item.get("segments") is None else int(item["segments"]),
             cost=None if item.get("cost") is None else Decimal(str(item["cost"])),
+            attempts=[{str(k): str(v) for k, v in a.items()} for a in item.get("attempts") or []],
         )
 
 

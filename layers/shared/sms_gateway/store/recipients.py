@@ -88,6 +88,9 @@ class RecipientStore:
             "history": [{"status": record.status.value, "vendor_status": record.vendor_status, "at": now}],
             "expires_at": self.table.expires(),
         }
+        if record.attempts:
+            item["attempts"] = list(record.attempts)
+            item["history"][0]["attempts"] = list(record.attempts)
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
             item["pending_pk"] = layout.pending_pk(record.account)
             item["pending_sk"] = layout.pending_sk(now, record.message_id, number)
