@@ -17,7 +17,7 @@ from sms_gateway.models import PULLED_BATCH, PushRequest, batch_from_json
 from sms_gateway.observability import redact
 from sms_gateway.publishing import Publisher
 from sms_gateway.runtime import adapter_factory
-from sms_gateway.store import Store, deserialize, kept_body, serialize
+from sms_gateway.store import Store, deserialize, kept_body, keys, serialize
 
 RECEIVE_VISIBILITY_SECONDS = 60
 
@@ -133,7 +133,7 @@ def republish(sqs: Any, failure_queue_url: str, publisher: Publisher, *, dry_run
 
 def _kept_items(store: Store, db: Any, pk: str, since: str, until: str) -> list[dict[str, Any]]:
     kwargs: dict[str, Any] = {
-        "TableName": store.table,
+        "TableName": store.table.name,
         "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
         "ExpressionAttributeValues": serialize({":pk": pk, ":low": since, ":high": until + "\uffff"}),
     }
@@ -163,7 +163,8 @@ def replay(
     outcome = Outcome()
     adapter = adapter_factory(store, VendorHttp(3.05, 10))(account)
     ingest = Ingest(store)
-    for item in _kept_items(store, db, f"INBOX#{account_name}", since, until):
+    kept = [i for pk in keys.inbox_pks(account_name) for i in _kept_items(store, db, pk, since, until)]
+    for item in sorted(kept, key=lambda i: str(i["sk"])):
         row = {"key": item["sk"], "kind": item.get("kind"), "was": item.get("state")}
         if dry_run:
             outcome.left.append({**row, "action": "would replay"})

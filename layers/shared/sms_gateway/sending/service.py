@@ -63,6 +63,7 @@ class SendService:
 
     def process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
         """Outcome per SQS messageId."""
+        self.recorder.begin()
         outcomes: dict[str, Outcome] = {}
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
@@ -134,12 +135,21 @@ class SendService:
     # ------------------------------------------------------------------ 3-4: claim, resume
     def _claim(self, work: Work, remaining_ms: Callable[[], int]) -> Work | Outcome:
         lease = int(remaining_ms() / 1000) + 30
-        claim = self.store.claim_request(work.message_id, work.account.name, lease)
+        # A request that fits one call is marked inflight by its claim (one write fewer).
+        marks = (
+            [i.recipient for i in work.items]
+            if len(work.items) <= work.adapter.max_recipients_per_call
+            else []
+        )
+        claim = self.store.claim_request(work.message_id, work.account.name, lease, marks)
         if claim.state is ClaimState.DONE:
             logger.info("duplicate delivery of a finished message", extra={"message_id": work.message_id})
             return Outcome.DONE
         if claim.state is ClaimState.BUSY:
             return Outcome.RETRY
+        self.recorder.claimed(work.message_id, fresh=claim.state is ClaimState.CLAIMED, marked=marks)
+        if claim.state is ClaimState.CLAIMED:
+            return work  # nothing of a fresh claim is recorded yet: no query
         recorded = self.store.recorded_recipients(work.message_id)
         items = [item for item in work.items if item.recipient not in recorded]
         if claim.state is ClaimState.RECOVERED and claim.inflight:
@@ -158,15 +168,16 @@ class SendService:
                 # Not enough time left for a vendor call and its records: let SQS bring it back.
                 retry.update(call.works)
                 continue
-            self.recorder.before_call(call)
-            retry |= self.recorder.after_call(call, dispatch(call.adapter, call.submission))
+            started = self.recorder.before_call(call)
+            retry |= self.recorder.after_call(call, dispatch(call.adapter, call.submission), started)
         return retry
 
     def _settle(self, work: Work, retry: set[str]) -> Outcome:
         if work.message_id in retry:
-            self.store.release_request(work.message_id)
+            self.store.release_request(work.message_id, self.recorder.not_sent(work.message_id))
             return Outcome.RETRY
-        self.store.finish_request(work.message_id)
+        if not self.recorder.finished(work.message_id):
+            self.store.finish_request(work.message_id)
         return Outcome.DONE
 
 

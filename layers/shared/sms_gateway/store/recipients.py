@@ -6,6 +6,7 @@ never by read-then-write. Which record a report is about is decided by matching.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -22,6 +23,9 @@ from sms_gateway.store.table import Key, Table, conditional_failed
 
 # Below this many records, threads cost more than they save.
 THREADED_FROM = 5
+# An orphan of a vendor id can only be kept after the vendor issued the id, so a send looks for
+# orphans only when its shard's signal is younger than its call (less this margin for clocks).
+SIGNAL_CLOCK_MARGIN_SECONDS = 300
 
 
 class RecipientStore:
@@ -45,6 +49,31 @@ class RecipientStore:
             return [put(r) for r in records]
         with ThreadPoolExecutor(max_workers=self.write_threads) as pool:
             return list(pool.map(put, records))
+
+    def write_fresh(self, records: list[RecipientRecord]) -> list[bool]:
+        """Lookups and first records of a freshly claimed request, batched: no record of it can
+        exist yet (only the claim's holder writes them), so no condition is needed."""
+        self.table.batch_put(self.first_items(records))
+        return [True] * len(records)
+
+    def first_items(self, records: list[RecipientRecord]) -> list[dict[str, Any]]:
+        """The lookups, then the records, of new recipients."""
+        lookups = [lookup for r in records if (lookup := self._lookup_item(r))]
+        return [*lookups, *(self._record_item(r) for r in records)]
+
+    def signalled(self, records: list[RecipientRecord], since: float) -> list[RecipientRecord]:
+        """The records whose shard kept an orphan report since ``since`` (one read for all)."""
+        shard_of = {
+            id(r): keys.orphan_signal(r.account, r.vendor_message_id)
+            for r in records
+            if r.vendor_message_id and r.recipient and r.account
+        }
+        fresh = {
+            (item["pk"], item["sk"])
+            for item in self.table.batch_get(sorted(set(shard_of.values())))
+            if float(item.get("last_at", 0)) >= since - SIGNAL_CLOCK_MARGIN_SECONDS
+        }
+        return [r for r in records if shard_of.get(id(r)) in fresh]
 
     def _lookup_item(self, record: RecipientRecord) -> dict[str, Any] | None:
         if not (record.vendor_message_id and record.recipient and record.account):
@@ -86,7 +115,7 @@ class RecipientStore:
             "expires_at": self.table.expires(),
         }
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
-            item["pending_pk"] = keys.pending_pk(record.account)
+            item["pending_pk"] = keys.pending_pk(record.account, record.message_id, number)
             item["pending_sk"] = keys.pending_sk(now, record.message_id, number)
         return item
 
@@ -175,6 +204,15 @@ class RecipientStore:
                 "expires_at": self.table.expires(),
             },
             condition="attribute_not_exists(pk)",
+        )
+        # After the orphan, before the matcher looks for the lookup again: a sender that reads
+        # the signal too early has written its lookup before this report's second look.
+        signal_pk, signal_sk = keys.orphan_signal(account, report.vendor_message_id)
+        self.table.update(
+            (signal_pk, signal_sk),
+            "SET #type = :type, last_at = :now, expires_at = :expires",
+            {":type": keys.ORPHAN_SIGNAL, ":now": int(time.time()), ":expires": self.table.expires()},
+            names={"#type": "type"},
         )
 
     def drop_orphan(self, key: OrphanKey) -> None:

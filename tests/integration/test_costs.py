@@ -1,0 +1,80 @@
+"""What a report and a message cost in DynamoDB calls, counted at the handlers' boto3 client
+(issue 11: one write per report, at most three calls per one-recipient message). Counts, not
+times: each is a behaviour of the store's write paths."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from sms_gateway.aws import client
+from sms_gateway.models import Status
+from tests.support.action_v1_vendor import ActionV1Vendor
+from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, action_v1_account, load_event, load_handler
+from tests.support.dynamodb_calls import counted
+from tests.support.handlers import send, sqs_event
+from tests.support.vendor_server import VendorServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def gateway(aws: AwsEnv, vendor: VendorServer) -> ActionV1Vendor:
+    aws.put_accounts(action_v1_account(vendor.url))
+    return ActionV1Vendor(vendor)
+
+
+def push(body: Any) -> dict[str, Any]:
+    event = load_event("callback/action_v1-push.json")
+    event["queryStringParameters"] = {"token": CALLBACK_TOKEN}
+    event["rawQueryString"] = f"token={CALLBACK_TOKEN}"
+    event["body"] = json.dumps(body, ensure_ascii=False)
+    return load_handler("callback")(event, FakeContext())  # type: ignore[no-any-return]
+
+
+def test_a_one_recipient_message_costs_at_most_three_dynamodb_calls(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given a one-recipient send request, never seen before
+    load_handler("send")  # the handler's own client is the one counted
+    # When the send function takes it
+    with counted(client("dynamodb")) as calls:
+        assert send(sqs_event({"id": "cost-1", "to": "13800138000", "content": "x"})) == []
+    # Then it cost three calls: the claim (with its inflight mark), the records with the finish
+    # (one transaction), and one read of the orphan signal
+    assert calls.operations == ["UpdateItem", "TransactWriteItems", "BatchGetItem"], calls.seen
+    # And the record and the finished request are there, nothing left inflight
+    record = aws.record("cost-1", "+8613800138000")
+    assert record is not None and record["status"] == Status.SUBMITTED.value
+    (request,) = [i for i in aws.items("MSG#cost-1") if i["sk"] == "REQUEST"]
+    assert request["state"] == "done" and "inflight" not in request
+
+
+def test_a_single_report_push_costs_one_conditional_write_and_one_read(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given a submitted recipient of a vendor that pushes again until acked
+    assert send(sqs_event({"id": "cost-2", "to": "13800138000", "content": "x"})) == []
+    report = gateway.report_for("13800138000", "DELIVRD")
+    # When its report is pushed alone
+    with counted(client("dynamodb")) as calls:
+        answer = push([report])
+    # Then it is acked after one conditional write (the record) and one read (the lookup)
+    assert (answer["statusCode"], answer["body"]) == (200, "OK")
+    assert (calls.writes, calls.conditional_writes, calls.reads) == (1, 1, 1), calls.seen
+    record = aws.record("cost-2", "+8613800138000")
+    assert record is not None and record["status"] == Status.DELIVERED.value
+
+
+def test_a_report_kept_as_an_orphan_is_still_adopted_by_a_send_that_reads_only_the_signal(
+    aws: AwsEnv, gateway: ActionV1Vendor
+) -> None:
+    # Given no orphan report kept on the account
+    assert send(sqs_event({"id": "cost-3", "to": "13900139000", "content": "x"})) == []
+    # When a message is sent
+    with counted(client("dynamodb")) as calls:
+        assert send(sqs_event({"id": "cost-4", "to": "13800138000", "content": "x"})) == []
+    # Then the send read no orphan key at all, only the shard's signal (one BatchGetItem)
+    assert calls.operations.count("BatchGetItem") == 1 and calls.reads == 1, calls.seen
