@@ -1,5 +1,7 @@
 """Benchmarks that print figures: grouping and chunking, push parsing, cold import of each handler
-against boto3 and the layer's size (bench/cold_import.py), and duplicate events under PutEvents
+against boto3 and the layer's size (bench/cold_import.py), DynamoDB calls and writes per report
+and per message, CPU per report, vendor calls against ceil(n/limit) and send time (bench/costs.py),
+the hottest key at 10,000 reports/s (bench/key_heat.py), and duplicate events under PutEvents
 partial failures (bench/publish_duplicates.py), and the status API's first page of a
 10,000-recipient message on DynamoDB Local (bench/status_first_page.py).
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +22,7 @@ sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
 from sms_gateway.accounts import Account  # noqa: E402
 from sms_gateway.http import VendorHttp  # noqa: E402
 from sms_gateway.models import OutboundItem, PushRequest, SendRequest  # noqa: E402
-from sms_gateway.sending import SendService, Work  # noqa: E402
+from sms_gateway.sending.plan import Work, plan_calls  # noqa: E402
 from sms_gateway.vendors.action_v1 import ActionV1Adapter  # noqa: E402
 
 
@@ -45,15 +48,22 @@ def grouping() -> None:
         request = SendRequest(
             id=f"m{r}", to=[f"139{r:04d}{n:04d}" for n in range(100)], content=f"text {r % 4}"
         )
-        items = [OutboundItem(f"m{r}", f"+86{n}", None) for n in request.to]
-        works.append(Work(f"s{r}", f"m{r}", request, account, adapter, items))
-    service = SendService.__new__(SendService)
+        items = tuple(OutboundItem(f"m{r}", f"+86{n}", None) for n in request.to)
+        works.append(
+            Work(
+                sqs_id=f"s{r}",
+                message_id=f"m{r}",
+                request=request,
+                account=account,
+                adapter=adapter,
+                items=items,
+            )
+        )
     chunks: list[int] = []
 
     def run() -> None:
         chunks.clear()
-        for group in service._groups(works):
-            chunks.extend(len(c) for c in SendService._chunks(group))
+        chunks.extend(len(call.submission.items) for call in plan_calls(works, datetime.now(UTC)))
 
     seconds = best_of(5, run)
     print(
@@ -93,10 +103,16 @@ if __name__ == "__main__":
     grouping()
     parsing()
     import cold_import  # bench/ is the script's own directory, first on sys.path
+    import costs
+    import key_heat
     import publish_duplicates
     import status_first_page
 
     cold_import.main()
+
+    costs.main()
+
+    key_heat.main()
 
     publish_duplicates.main()
 

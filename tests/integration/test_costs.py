@@ -78,3 +78,53 @@ def test_a_report_kept_as_an_orphan_is_still_adopted_by_a_send_that_reads_only_t
         assert send(sqs_event({"id": "cost-4", "to": "13800138000", "content": "x"})) == []
     # Then the send read no orphan key at all, only the shard's signal (one BatchGetItem)
     assert calls.operations.count("BatchGetItem") == 1 and calls.reads == 1, calls.seen
+
+
+# ------------------------------------------------------------------------ keys that scale (11.6)
+
+
+def test_one_accounts_pending_recipients_spread_over_every_shard_and_a_poll_reads_them_all(
+    aws: AwsEnv,
+) -> None:
+    # Given 200 recipients of one account waiting for a report, submitted one by one
+    from sms_gateway.models import RecipientRecord
+    from sms_gateway.store import Store, keys
+    from tests.support.aws import TABLE
+
+    store = Store(TABLE, write_threads=1)  # moto's backend is not thread-safe
+    records = [
+        RecipientRecord.submitted(
+            message_id=f"spread-{n}",
+            recipient=f"+86139{n:08d}",
+            account="cn-main",
+            vendor="action_v1",
+            vendor_message_id=f"vid-{n}",
+            vendor_status="0",
+            description="OK",
+            tags={},
+        )
+        for n in range(200)
+    ]
+    store.record_submissions(records)
+    # Then their index keys take every shard of the account, none more than a fair share
+    pending_keys = [str(i["pending_pk"]) for i in aws.items("MSG#spread-") if "pending_pk" in i]
+    assert len(pending_keys) == 200 and len(set(pending_keys)) == keys.SHARDS
+    assert max(pending_keys.count(k) for k in set(pending_keys)) < 200 / keys.SHARDS * 2.5
+    # And a poll of the account finds every one of them, the longest due first
+    due = store.pending_recipients("cn-main", limit=500)
+    assert {(p.message_id, p.recipient) for p in due} == {(r.message_id, r.recipient) for r in records}
+    assert [p.created_at for p in due] == sorted(p.created_at for p in due)
+    # And a smaller page is the longest due of them all, not of one shard
+    assert store.pending_recipients("cn-main", limit=10) == due[:10]
+
+
+def test_kept_pushes_of_one_account_spread_over_shards_and_replay_finds_them_all(aws: AwsEnv) -> None:
+    # Given 40 pushes of one account kept for replay
+    from sms_gateway.store import Store
+    from tests.support.aws import TABLE
+
+    store = Store(TABLE, write_threads=1)  # moto's backend is not thread-safe
+    kept = {store.inbox_put("cn-main", "report", b"[]", "application/json") for _ in range(40)}
+    # Then they are written under several partition keys, and replay reads every one of them
+    assert len({pk for pk, _ in kept}) > 1
+    assert {item.key for item in store.inbox_unprocessed("cn-main", older_than_seconds=-60)} == kept
