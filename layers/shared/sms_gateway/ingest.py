@@ -257,15 +257,32 @@ class PushService:
             logger.warning("push refused", extra={**log, "reason": reason})
             metrics.add_metric(name="PushesRejected", unit="Count", value=1)
             raise PushTooLarge(reason)
+        batch = self._parse(account, adapter, push, log)
+        return self._store(account, adapter, push, batch, log)
+
+    def _parse(
+        self, account: Account, adapter: VendorAdapter, push: PushRequest, log: dict[str, Any]
+    ) -> PushBatch:
+        """The push's batch; a push that cannot be read is kept whole (`rejected`) and refused."""
         try:
-            batch = parse(adapter, push)
+            return parse(adapter, push)
         except PushRejected as exc:
             self.store.inbox_put(
-                account.name, kind, body, push.content_type, state="rejected", reason=str(exc)
+                account.name, push.kind, push.body, push.content_type, state="rejected", reason=str(exc)
             )
             logger.warning("push rejected", extra={**log, "reason": str(exc)})
             metrics.add_metric(name="PushesRejected", unit="Count", value=1)
             raise
+
+    def _store(
+        self,
+        account: Account,
+        adapter: VendorAdapter,
+        push: PushRequest,
+        batch: PushBatch,
+        log: dict[str, Any],
+    ) -> HttpAnswer:
+        """Apply the batch, keeping the raw body where it buys something (_KeptPush); the ack."""
         kept = _KeptPush(self.store, account.name, push)
         if adapter.ack_once_stored and (batch.readable > 1 or batch.unreadable):
             # Applying several records may stop half-way, and this vendor never pushes again:

@@ -3,8 +3,8 @@
 - table.py: (de)serialisation, paging, conditional and batch writes (the only boto3 calls);
 - keys.py: the key layout (pk/sk formats, the pending index, item types), defined once;
 - items.py: typed views of the items the publisher and the replay read;
-- requests.py (claims), recipients.py (records, lookups, kept reports), pending.py (the
-  pending index),
+- requests.py (claims), recipients.py (records, lookups), orphans.py (kept reports and the
+  orphan signal), pending.py (the pending index),
   inbox.py (kept pushes and pulls), inbound.py, balances.py, tokens.py.
 
 Business rules live with the logic that owns them: report matching in matching.py, the pending
