@@ -68,6 +68,28 @@ def test_a_single_report_push_costs_one_conditional_write_and_one_read(
     assert record is not None and record["status"] == Status.DELIVERED.value
 
 
+def test_a_once_only_vendors_single_report_push_is_kept_raw_before_the_ack_at_one_write_more(
+    aws: AwsEnv,
+) -> None:
+    # Given a recipient submitted through pwd_v1, a vendor that pushes each report once only
+    from tests.support.pushes import Pusher, every_account, sample_body, submitted
+
+    every_account(aws)
+    report = json.loads(sample_body("pwd_v1", "report"))
+    submitted("pwd_v1", "once-1", "+8613512349831", report["sendId"])
+    pusher = Pusher()
+    # When its report is pushed alone
+    with counted(client("dynamodb")) as calls:
+        answer = pusher("pwd_v1", "report", report)
+    # Then it is acked after the record's conditional write, one read, and the raw body's put
+    assert answer["statusCode"] == 200
+    assert (calls.writes, calls.conditional_writes, calls.reads) == (2, 1, 1), calls.seen
+    assert calls.operations == ["GetItem", "UpdateItem", "PutItem"], calls.seen
+    # And the body is kept as received, applied (off the replay index)
+    (kept,) = aws.items("INBOX#cn-pwd")
+    assert kept["state"] == "applied" and json.loads(kept["body"]) == report and "pending_pk" not in kept
+
+
 def test_a_report_kept_as_an_orphan_is_still_adopted_by_a_send_that_reads_only_the_signal(
     aws: AwsEnv, gateway: ActionV1Vendor
 ) -> None:
