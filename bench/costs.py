@@ -54,6 +54,7 @@ from sms_gateway.http import VendorHttp  # noqa: E402
 from sms_gateway.models import OutboundItem, SendRequest  # noqa: E402
 from sms_gateway.sending.plan import Work, plan_calls  # noqa: E402
 from sms_gateway.vendors import adapter_class  # noqa: E402
+from tests.support import pushes  # noqa: E402
 from tests.support.action_v1_vendor import ActionV1Vendor  # noqa: E402
 from tests.support.aws import (  # noqa: E402
     BUS,
@@ -114,6 +115,12 @@ def per_report(vendor: ActionV1Vendor) -> None:
     print("single-report push (action_v1, pushes again until acked); before: 3 writes, 4 calls")
     row("DynamoDB writes per push", calls.writes, 1.0)
     row("DynamoDB calls per push", calls.calls, 2.0)
+    once = json.loads(pushes.sample_body("pwd_v1", "report"))
+    pushes.submitted("pwd_v1", "bench-once", "+8613512349831", once["sendId"])
+    pusher = pushes.Pusher()
+    calls = counted_calls(lambda: quiet(lambda: pusher("pwd_v1", "report", once)))
+    print("single-report push (pwd_v1, pushes once only: raw body kept before the ack)")
+    row("DynamoDB writes per push", calls.writes, 1.0)
     handler = load_handler("callback")
     event = load_event("callback/action_v1-push.json")
     event["queryStringParameters"] = {"token": CALLBACK_TOKEN}
@@ -204,7 +211,7 @@ def main() -> None:
         with mock_aws():
             reset_process_caches()
             aws = AwsEnv(monkeypatch)
-            aws.put_accounts(action_v1_account(server.url))
+            aws.put_accounts(action_v1_account(server.url), pushes.account("pwd_v1"))
             vendor = ActionV1Vendor(server)
             per_report(vendor)
             per_message()
