@@ -46,7 +46,7 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 import warnings  # noqa: E402
 
 import pytest  # noqa: E402
-from botocore.awsrequest import AWSResponse  # noqa: E402
+from botocore.awsrequest import AWSResponse, HTTPHeaders  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
 from sms_gateway.accounts import Account  # noqa: E402
@@ -147,7 +147,9 @@ _CANNED = {
 def _canned(request: Any, **_: Any) -> AWSResponse:
     operation = str(request.headers.get("X-Amz-Target", b"")).split(".")[-1].rstrip("'")
     body = json.dumps(_CANNED[operation]).encode()
-    return AWSResponse(request.url, 200, {"x-amzn-requestid": "bench"}, _Body(body))
+    headers = HTTPHeaders()
+    headers["x-amzn-requestid"] = "bench"
+    return AWSResponse(request.url, 200, headers, _Body(body))
 
 
 def cpu_per_report(reports: list[dict[str, Any]]) -> None:
