@@ -11,6 +11,7 @@ Run with `make bench`. Figures vary by machine; compare runs on the same one.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from datetime import UTC, datetime
@@ -18,6 +19,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
+# Before sms_gateway.observability exists: the benches below run the handlers in process.
+for name, value in {
+    "POWERTOOLS_SERVICE_NAME": "sms-gateway",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+}.items():
+    os.environ.setdefault(name, value)
 
 from sms_gateway.accounts import Account  # noqa: E402
 from sms_gateway.http import VendorHttp  # noqa: E402
