@@ -259,6 +259,7 @@ def main() -> None:
     finally:
         monkeypatch.undo()
         server.stop()
+        reset_process_caches()  # the clients cached under moto must not serve the next bench
 
 
 if __name__ == "__main__":
