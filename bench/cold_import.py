@@ -123,7 +123,10 @@ def main() -> None:
     layers = layer_dirs()
     total = sum(unpacked_mb(d) for d in layers)
     sizes = ", ".join(f"{d.name} {unpacked_mb(d):.1f} MB" for d in layers)
-    print(f"layers unpacked: {sizes}; total {total:.1f} MB vs target {LAYER_TARGET_MB:.0f} MB")
+    print(
+        f"layers unpacked: {sizes}; total {total:.1f} MB vs target {LAYER_TARGET_MB:.0f} MB"
+        f" = {total / LAYER_TARGET_MB:.2f}x"
+    )
     pyc = sum(1 for d in layers for _ in d.rglob("*.pyc"))
     print(f"layers ship {pyc} .pyc files")
     started = time.perf_counter()

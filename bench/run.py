@@ -1,5 +1,7 @@
 """Benchmarks that print figures: grouping and chunking, push parsing, cold import of each handler
-against boto3 and the layer's size (bench/cold_import.py), and duplicate events under PutEvents
+against boto3 and the layer's size (bench/cold_import.py), DynamoDB calls and writes per report
+and per message, CPU per report, vendor calls against ceil(n/limit) and send time (bench/costs.py),
+the hottest key at 10,000 reports/s (bench/key_heat.py), and duplicate events under PutEvents
 partial failures (bench/publish_duplicates.py), and the status API's first page of a
 10,000-recipient message on DynamoDB Local (bench/status_first_page.py).
 
@@ -9,12 +11,21 @@ Run with `make bench`. Figures vary by machine; compare runs on the same one.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "layers" / "shared"), str(ROOT)]
+# Before sms_gateway.observability exists: the benches below run the handlers in process.
+for name, value in {
+    "POWERTOOLS_SERVICE_NAME": "sms-gateway",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+}.items():
+    os.environ.setdefault(name, value)
 
 from sms_gateway.accounts import Account  # noqa: E402
 from sms_gateway.clock import utcnow  # noqa: E402
@@ -100,9 +111,13 @@ def parsing() -> None:
 if __name__ == "__main__":
     grouping()
     parsing()
-    from bench import cold_import, publish_duplicates, status_first_page  # the repository root is on sys.path
+    from bench import cold_import, costs, key_heat, publish_duplicates, status_first_page
 
     cold_import.main()
+
+    costs.main()
+
+    key_heat.main()
 
     publish_duplicates.main()
 

@@ -17,7 +17,7 @@ from sms_gateway.observability import redact
 from sms_gateway.publishing import Publisher
 from sms_gateway.runtime import Runtime
 from sms_gateway.settings import Settings
-from sms_gateway.store import Store, deserialize, kept_body, serialize
+from sms_gateway.store import Store, deserialize, kept_body, keys, serialize
 
 RECEIVE_VISIBILITY_SECONDS = 60
 
@@ -164,7 +164,8 @@ def replay(
     # The adapter's token cache reads the same table through the command's own client.
     adapter = Runtime(Settings(table_name=store.table.name), clients=lambda _service: db).adapter_for(account)
     ingest = Ingest(store)
-    for item in _kept_items(store, db, f"INBOX#{account_name}", since, until):
+    kept = [i for pk in keys.inbox_pks(account_name) for i in _kept_items(store, db, pk, since, until)]
+    for item in sorted(kept, key=lambda i: str(i["sk"])):
         row = {"key": item["sk"], "kind": item.get("kind"), "was": item.get("state")}
         if dry_run:
             outcome.left.append({**row, "action": "would replay"})

@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_runner.iam import decide
+from sms_gateway.sending.record import FINISHED_WITH_RECORDS_UP_TO
 from tests.support.action_v1_vendor import ActionV1Vendor
 from tests.support.aws import AwsEnv, FakeContext, action_v1_account, load_handler
 from tests.support.handlers import send, sqs_event
@@ -53,11 +54,11 @@ def test_a_send_function_role_without_batch_write_item_is_denied_as_aws_denies_i
 ) -> None:
     # Given a template variant whose SendFunction may not call dynamodb:BatchWriteItem
     aws.roles.template_text = _without("dynamodb:BatchWriteItem", "SendFunction")
-    # When a request is sent (the vendor accepts it, then the lookups are batch-written)
+    # When a request is sent (the vendor accepts it, then the lookups are batch-written: more
+    # recipients than one transaction takes with its finish, sending.record)
+    numbers = ["13800138000", *(f"1390013{n:04d}" for n in range(FINISHED_WITH_RECORDS_UP_TO))]
     with caplog.at_level(logging.WARNING, logger="tests.iam"), pytest.raises(ClientError) as raised:
-        load_handler("send")(
-            sqs_event({"id": "iam-denied", "to": "13800138000", "content": "你好"}), FakeContext()
-        )
+        load_handler("send")(sqs_event({"id": "iam-denied", "to": numbers, "content": "你好"}), FakeContext())
     # Then the write fails the way AWS fails it, and the denial is logged
     error = raised.value.response["Error"]
     assert error["Code"] == "AccessDeniedException"

@@ -376,11 +376,11 @@ def test_the_sample_event_is_acked_and_its_report_kept_until_its_submission_is_r
 ) -> None:
     # Given the sample push event (the document's example) for a msgId we have not seen
     answer = load_handler("callback")(load_event("callback/intl_v1-push-report.json"), FakeContext())
-    # Then it is acked, stored raw, and kept as an orphan report of that msgId + number
+    # Then it is acked and kept as an orphan report of that msgId + number; the raw body is not
+    # copied (issue 11.4: this vendor pushes again until acked, the orphan is the copy)
     assert (answer["statusCode"], answer["body"]) == (200, '{"code":0,"msg":"ok"}')
     assert answer["headers"]["Content-Type"] == "application/json"
-    (inbox,) = aws.items(f"INBOX#{ACCOUNT}")
-    assert inbox["state"] == "applied"
+    assert aws.items(f"INBOX#{ACCOUNT}") == []
     (orphan,) = aws.items(f"VID#{ACCOUNT}#240924170907169917")
     assert (orphan["sk"], orphan["status"], orphan["vendor_status"]) == (
         "ORPHAN#+99121244155",

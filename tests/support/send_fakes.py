@@ -84,15 +84,19 @@ class FakeStore:
     finished: set[str] = field(default_factory=set)
     released: list[str] = field(default_factory=list)
 
-    def claim_request(self, message_id: str, account: str, lease_seconds: int) -> Claim:
+    def claim_request(
+        self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()
+    ) -> Claim:
         if message_id in self.finished:
             return Claim(ClaimState.DONE)
         if message_id in self.busy:
             return Claim(ClaimState.BUSY)
         self.attempts[message_id] = self.attempts.get(message_id, 0) + 1
+        earlier = frozenset(self.inflight.get(message_id, set()))
+        self.inflight.setdefault(message_id, set()).update(inflight)
         if self.attempts[message_id] == 1:
             return Claim(ClaimState.CLAIMED)
-        return Claim(ClaimState.RECOVERED, frozenset(self.inflight.get(message_id, set())))
+        return Claim(ClaimState.RECOVERED, earlier)
 
     def recorded_recipients(self, message_id: str) -> set[str]:
         return {r.recipient for r in self.records if r.message_id == message_id and r.recipient}
@@ -100,19 +104,24 @@ class FakeStore:
     def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
         self.inflight.setdefault(message_id, set()).update(recipients)
 
-    def clear_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
-        self.inflight.get(message_id, set()).difference_update(recipients)
-
-    def release_request(self, message_id: str) -> None:
+    def release_request(self, message_id: str, not_sent: Iterable[str] = ()) -> None:
         self.released.append(message_id)
+        self.inflight.get(message_id, set()).difference_update(not_sent)
 
     def finish_request(self, message_id: str) -> None:
         self.finished.add(message_id)
         self.inflight.pop(message_id, None)
 
-    def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
+    def record_submissions(
+        self, records: list[RecipientRecord], *, fresh: bool = False, since: float | None = None
+    ) -> list[bool]:
         self.records += records
         return [True] * len(records)
+
+    def record_and_finish(self, message_id: str, records: list[RecipientRecord], since: float) -> bool:
+        self.record_submissions(records)
+        self.finish_request(message_id)
+        return True
 
     def status_of(self, message_id: str) -> dict[str | None, Status]:
         return {r.recipient: r.status for r in self.records if r.message_id == message_id}

@@ -297,7 +297,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.records: list[Any] = []
 
-    def claim_request(self, message_id: str, account: str, lease_seconds: int) -> Any:
+    def claim_request(self, message_id: str, account: str, lease_seconds: int, inflight: Any = ()) -> Any:
         from sms_gateway.store import Claim, ClaimState
 
         return Claim(ClaimState.CLAIMED)
@@ -305,12 +305,15 @@ class MemoryStore:
     def recorded_recipients(self, message_id: str) -> set[str]:
         return {r.recipient for r in self.records if r.message_id == message_id}
 
-    def record_submissions(self, records: list[Any]) -> list[bool]:
+    def record_submissions(self, records: list[Any], **_: Any) -> list[bool]:
         self.records += records
         return [True] * len(records)
 
+    def record_and_finish(self, message_id: str, records: list[Any], since: float) -> bool:
+        self.records += records
+        return True
+
     def mark_inflight(self, *args: Any) -> None: ...
-    def clear_inflight(self, *args: Any) -> None: ...
     def finish_request(self, *args: Any) -> None: ...
     def release_request(self, *args: Any) -> None: ...
 

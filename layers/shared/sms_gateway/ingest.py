@@ -116,6 +116,10 @@ class Applied:
         return sum(self.results.values())
 
 
+# How a settled batch is kept: (state, reason, unreadable records listed with their reasons).
+Keeper = Callable[[str, str | None, list[dict[str, Any]] | None], None]
+
+
 class IngestStore(Protocol):
     """What applying a batch needs of the table."""
 
@@ -143,6 +147,7 @@ class PushStore(IngestStore, Protocol):
         state: str = "received",
         reason: str | None = None,
         sample_only: bool = False,
+        unreadable: list[dict[str, Any]] | None = None,
     ) -> tuple[str, str]: ...
     def inbox_failed(self, key: tuple[str, str], reason: str) -> int: ...
     def inbox_unprocessed(
@@ -207,20 +212,24 @@ class Ingest:
             logger.warning("delivery window not counted", extra={"account": account, "error": str(exc)})
 
     def settle(self, account: Account, key: tuple[str, str], batch: PushBatch) -> Counter[str]:
-        """Apply a kept batch and mark its item: `applied`, `partial` (some records set aside,
-        listed on the item with their reasons), or `rejected` when nothing in it was readable."""
+        """Apply a kept batch and mark its item (see settle_with)."""
+        return self.settle_with(account, batch, lambda *marked: self.store.inbox_mark(key, *marked))
+
+    def settle_with(self, account: Account, batch: PushBatch, keep: Keeper) -> Counter[str]:
+        """Apply a batch and say how it went through ``keep``: `applied`, `partial` (some records
+        set aside, listed with their reasons), or `rejected` when nothing in it was readable."""
         applied = self.apply(account, batch)
         unreadable = [*batch.unreadable, *applied.unfit]
         if not unreadable:
-            self.store.inbox_mark(key, "applied")
+            keep("applied", None, None)
             return applied.results
         metrics.add_metric(name="UnreadableRecords", unit="Count", value=len(unreadable))
         listed = [{"index": u.index, "reason": u.reason[:200]} for u in unreadable]
         reason = _summary(unreadable, batch.readable + len(batch.unreadable))
         if not applied.stored:
-            self.store.inbox_mark(key, "rejected", reason, listed)
+            keep("rejected", reason, listed)
             raise PushRejected(reason)
-        self.store.inbox_mark(key, "partial", reason, listed)
+        keep("partial", reason, listed)
         return applied.results
 
 
@@ -279,16 +288,41 @@ class PushService:
             logger.warning("push refused", extra={**log, "reason": reason})
             metrics.add_metric(name="PushesRejected", unit="Count", value=1)
             raise PushTooLarge(reason)
-        key = self.store.inbox_put(account.name, kind, body, push.content_type)
+        batch = self._parse(account, adapter, push, log)
+        return self._store(account, adapter, push, batch, log)
+
+    def _parse(
+        self, account: Account, adapter: VendorAdapter, push: PushRequest, log: dict[str, Any]
+    ) -> PushBatch:
+        """The push's batch; a push that cannot be read is kept whole (`rejected`) and refused."""
         try:
-            batch = parse(adapter, push)
+            return parse(adapter, push)
         except PushRejected as exc:
-            self.store.inbox_mark(key, "rejected", str(exc))
+            self.store.inbox_put(
+                account.name, push.kind, push.body, push.content_type, state="rejected", reason=str(exc)
+            )
             logger.warning("push rejected", extra={**log, "reason": str(exc)})
             metrics.add_metric(name="PushesRejected", unit="Count", value=1)
             raise
+
+    def _store(
+        self,
+        account: Account,
+        adapter: VendorAdapter,
+        push: PushRequest,
+        batch: PushBatch,
+        log: dict[str, Any],
+    ) -> HttpAnswer:
+        """Apply the batch, keeping the raw body where it buys something (_KeptPush); the ack."""
+        kept = _KeptPush(self.store, account.name, push)
+        if adapter.ack_once_stored and (batch.readable > 1 or batch.unreadable):
+            # Applying several records may stop half-way, and this vendor never pushes again:
+            # keep the raw body first, on the replay index, so the rest is replayed.
+            kept.keep_for_replay()
         try:
-            results = self.ingest.settle(account, key, batch)
+            results = self.ingest.settle_with(
+                account, batch, kept.settled(keep_applied=adapter.ack_once_stored)
+            )
         except PushRejected as exc:
             logger.warning("push rejected", extra={**log, "reason": str(exc)})
             metrics.add_metric(name="PushesRejected", unit="Count", value=1)
@@ -297,9 +331,11 @@ class PushService:
             # Our storage failed; the raw body is kept (state `received`) and replayed by the poller.
             logger.warning("push kept for replay", extra={**log, "error": type(exc).__name__})
             if not adapter.ack_once_stored:
+                kept.try_keep_for_replay()  # the vendor pushes again: a copy only spares it
                 if isinstance(exc, ClientError | BotoCoreError):
                     raise
                 raise StorageUnavailable(type(exc).__name__) from exc
+            kept.keep_for_replay()  # raises when it cannot be kept: then no ack
             return adapter.push_ack(push, batch)  # this vendor never pushes again
         logger.info("push stored", extra={**log, **results, "unreadable": len(batch.unreadable)})
         return adapter.push_ack(push, batch)
@@ -359,6 +395,52 @@ class PushService:
             logger.warning("replay failure not counted", extra={**log, "counting": type(counting).__name__})
             return
         logger.warning("replay failed", extra={**log, "failures": failures})
+
+
+class _KeptPush:
+    """The raw body of one push, written only where it buys something (one write per report):
+
+    - a vendor that pushes again until acked needs no copy of a push that was applied: the
+      records are the copy. It is kept when a record was unreadable (for inspection) or applying
+      failed (the replay spares the vendor a push);
+    - a vendor that pushes once only gets its body kept before the ack: first when it carries
+      several records (applying may stop half-way), else after its one record was applied.
+    """
+
+    def __init__(self, store: PushStore, account: str, push: PushRequest) -> None:
+        self.store, self.account, self.push = store, account, push
+        self.key: tuple[str, str] | None = None
+
+    def _put(self, state: str, reason: str | None = None, listed: list[dict[str, Any]] | None = None) -> None:
+        push = self.push
+        self.key = self.store.inbox_put(
+            self.account,
+            push.kind,
+            push.body,
+            push.content_type,
+            state=state,
+            reason=reason,
+            unreadable=listed,
+        )
+
+    def keep_for_replay(self) -> None:
+        if self.key is None:
+            self._put("received")
+
+    def try_keep_for_replay(self) -> None:
+        try:
+            self.keep_for_replay()
+        except Exception as exc:  # the vendor's next push is the copy
+            logger.warning("push not kept", extra={"account": self.account, "error": type(exc).__name__})
+
+    def settled(self, *, keep_applied: bool) -> Keeper:
+        def keep(state: str, reason: str | None, listed: list[dict[str, Any]] | None) -> None:
+            if self.key is not None:
+                self.store.inbox_mark(self.key, state, reason, listed)
+            elif state != "applied" or keep_applied:
+                self._put(state, reason, listed)
+
+        return keep
 
 
 def parse(adapter: VendorAdapter, push: PushRequest) -> PushBatch:

@@ -61,6 +61,7 @@ class FollowUp:
         self.count_unknown = count_unknown
         self.guard: Guard = guard or Unguarded()
         self.attempts: dict[Key, list[dict[str, str]]] = {}
+        self.unsettled: set[str] = set()  # message ids some of whose recipients moved or wait
 
     def run(self, call: Call) -> Followed:
         name, vendor = call.adapter.account.name, call.adapter.vendor
@@ -68,8 +69,9 @@ class FollowUp:
         self._changed(gate.change)
         interrupted: set[Key] = set()
         raw: list[RecipientResult] = []
+        started = 0.0
         if gate.allowed:
-            self.recorder.before_call(call)
+            started = self.recorder.before_call(call)
             raw = dispatch(call.adapter, call.submission)
             interrupted = {
                 (r.item.message_id, r.item.recipient) for r in raw if r.verdict is Verdict.INTERRUPTED
@@ -101,20 +103,20 @@ class FollowUp:
             if (i.message_id, i.recipient) in answered
         ]
         requeue = [i for i in plan.requeue if (i.message_id, i.recipient) not in answered]
-        self.recorder.write(self._records(call, [*plan.stay, *final]))
-        if gate.allowed:
-            self._clear(call, interrupted)
+        records = self._records(call, [*plan.stay, *final])
         followed = Followed(retry={m for m, _ in interrupted} | {i.message_id for i in requeue})
+        # A request with recipients on their way elsewhere (or back to the queue) is not finished
+        # by this call's records; the service finishes it once every part is settled.
+        self.unsettled |= {i.message_id for items in plan.moves.values() for i in items} | followed.retry
+        if gate.allowed:
+            followed.retry |= self.recorder.after_call(
+                call, raw, started, records=records, unsettled=frozenset(self.unsettled)
+            )
+        else:
+            self.recorder.write(records)
         for account, items in plan.moves.items():
             self._move(call, account, items, followed)
         return followed
-
-    def _clear(self, call: Call, interrupted: set[Key]) -> None:
-        # An interrupted recipient keeps its mark: the next attempt records it `unknown`.
-        for work, numbers in call.recipients_by_work():
-            done = [n for n in numbers if (work.message_id, n) not in interrupted]
-            if done:
-                self.recorder.store.clear_inflight(work.message_id, done)
 
     # ------------------------------------------------------------------ health
     def _learn(self, name: str, vendor: str, results: Sequence[routing.RecipientResult], gate: Gate) -> None:

@@ -85,6 +85,7 @@ class SendService:
             self.guard.release_unsent()
 
     def _process(self, records: list[dict[str, Any]], remaining_ms: Callable[[], int]) -> dict[str, Outcome]:
+        self.recorder.begin()
         outcomes: dict[str, Outcome] = {}
         works: list[Work] = []
         first_of: dict[str, str] = {}  # message id -> the first SQS record carrying it
@@ -168,7 +169,13 @@ class SendService:
         """One claim per message, whatever the number of its parts (one per route)."""
         work = parts[0]
         lease = int(remaining_ms() / 1000) + 30
-        claim = self.store.claim_request(work.message_id, work.account.name, lease)
+        # A request that fits one call is marked inflight by its claim (one write fewer).
+        marks = (
+            [i.recipient for i in work.items]
+            if len(parts) == 1 and len(work.items) <= work.adapter.max_recipients_per_call
+            else []
+        )
+        claim = self.store.claim_request(work.message_id, work.account.name, lease, marks)
         if claim.state is ClaimState.DONE:
             logger.info("duplicate delivery of a finished message", extra={"message_id": work.message_id})
             return Outcome.DONE
@@ -178,6 +185,9 @@ class SendService:
             for part in parts:
                 self.recorder.write(cancelled_records(part))
             return Outcome.DONE
+        self.recorder.claimed(work.message_id, fresh=claim.state is ClaimState.CLAIMED, marked=marks)
+        if claim.state is ClaimState.CLAIMED:
+            return parts  # nothing of a fresh claim is recorded yet: no query
         recorded = self.store.recorded_recipients(work.message_id)
         inflight = claim.inflight if claim.state is ClaimState.RECOVERED else frozenset()
         claimed: list[Work] = []
@@ -220,9 +230,10 @@ class SendService:
 
     def _settle(self, work: Work, retry: set[str]) -> Outcome:
         if work.message_id in retry:
-            self.store.release_request(work.message_id)
+            self.store.release_request(work.message_id, self.recorder.not_sent(work.message_id))
             return Outcome.RETRY
-        self.store.finish_request(work.message_id)
+        if not self.recorder.finished(work.message_id):
+            self.store.finish_request(work.message_id)
         return Outcome.DONE
 
 

@@ -19,7 +19,7 @@ from sms_gateway.phone import mask, to_e164
 from sms_gateway.status import cursor
 from sms_gateway.status.counters import OutcomeCounters
 from sms_gateway.status.cursor import InvalidQuery
-from sms_gateway.store import deserialize, serialize
+from sms_gateway.store import deserialize, keys, serialize
 
 if TYPE_CHECKING:
     from sms_gateway.accounts import AccountRegistry
@@ -249,21 +249,28 @@ class StatusReader:
         return {"state": state, "valid_until": expires}
 
     def _pending(self, name: str) -> tuple[int, bool]:
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "pending",
-            "KeyConditionExpression": "pending_pk = :pk",
-            "ExpressionAttributeValues": serialize({":pk": f"PENDING#{name}"}),
-            "Select": "COUNT",
-        }
-        total = 0
-        for _ in range(PENDING_COUNT_PAGES):
-            page = self._db.query(**kwargs)
-            total += int(page.get("Count", 0))
-            if "LastEvaluatedKey" not in page:
-                return total, True
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return total, False
+        """Recipients waiting on a report, over every shard of the account: a page each, and
+        PENDING_COUNT_PAGES more at most."""
+        pks = keys.pending_pks(name)
+        total, pages = 0, PENDING_COUNT_PAGES + len(pks)
+        for pk in pks:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "pending",
+                "KeyConditionExpression": "pending_pk = :pk",
+                "ExpressionAttributeValues": serialize({":pk": pk}),
+                "Select": "COUNT",
+            }
+            while True:
+                if pages == 0:
+                    return total, False
+                pages -= 1
+                page = self._db.query(**kwargs)
+                total += int(page.get("Count", 0))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return total, True
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         answer = self._db.get_item(

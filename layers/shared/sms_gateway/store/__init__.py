@@ -3,8 +3,8 @@
 - table.py: (de)serialisation, paging, conditional and batch writes (the only boto3 calls);
 - keys.py: the key layout (pk/sk formats, the pending index, item types), defined once;
 - items.py: typed views of the items the publisher and the replay read;
-- requests.py (claims), recipients.py (records, lookups, kept reports), pending.py (the
-  pending index),
+- requests.py (claims), recipients.py (records, lookups), orphans.py (kept reports and the
+  orphan signal), pending.py (the pending index),
   inbox.py (kept pushes and pulls), inbound.py, balances.py, tokens.py.
 
 Business rules live with the logic that owns them: report matching in matching.py, the pending
@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import sms_gateway.store.keys as layout
 from sms_gateway.aws import client
 from sms_gateway.matching import ReportMatcher, ReportResult
 from sms_gateway.models import BalanceIn, InboundIn, PendingRecipient, RecipientRecord, ReportIn
@@ -33,7 +34,7 @@ from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
 from sms_gateway.store.pending import PendingStore
 from sms_gateway.store.recipients import RecipientStore
 from sms_gateway.store.requests import Claim, ClaimState, RequestStore
-from sms_gateway.store.table import Key, Table, deserialize, serialize
+from sms_gateway.store.table import TRANSACT_ITEMS, Key, Table, deserialize, serialize
 from sms_gateway.store.tokens import TokenStore
 
 __all__ = [
@@ -74,17 +75,16 @@ class Store:
         self.matcher = ReportMatcher(self.recipients)
 
     # ------------------------------------------------------------------ send requests (sending.py)
-    def claim_request(self, message_id: str, account: str, lease_seconds: int) -> Claim:
-        return self.requests.claim(message_id, account, lease_seconds)
+    def claim_request(
+        self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()
+    ) -> Claim:
+        return self.requests.claim(message_id, account, lease_seconds, inflight)
 
     def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
         self.requests.mark_inflight(message_id, recipients)
 
-    def clear_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
-        self.requests.clear_inflight(message_id, recipients)
-
-    def release_request(self, message_id: str) -> None:
-        self.requests.release(message_id)
+    def release_request(self, message_id: str, not_sent: Iterable[str] = ()) -> None:
+        self.requests.release(message_id, not_sent)
 
     def finish_request(self, message_id: str) -> None:
         self.requests.finish(message_id)
@@ -92,17 +92,44 @@ class Store:
     def recorded_recipients(self, message_id: str) -> set[str]:
         return self.requests.recorded_recipients(message_id)
 
-    def record_submissions(self, records: list[RecipientRecord]) -> list[bool]:
+    def record_submissions(
+        self, records: list[RecipientRecord], *, fresh: bool = False, since: float | None = None
+    ) -> list[bool]:
         """Write each recipient's first record; True where it was new.
 
-        Every vendor-id lookup is written before any record, so a report that finds the lookup
-        but not yet its record is kept as an orphan (matching.py), never lost. Then reports that
-        arrived before their submission are applied to the records that are new.
+        Every vendor-id lookup is written before any record (or with it), so a report that finds
+        the lookup but not yet its record is kept as an orphan (matching.py), never lost. Then
+        reports that arrived before their submission are applied to the records that are new.
+        ``fresh``: the records of freshly claimed requests, which none can have yet (one batch).
+        ``since``: when their vendor call started; orphans are then looked for only in shards
+        that kept one since (one read instead of three per recipient).
         """
-        self.recipients.write_lookups(records)
-        created = self.recipients.write_records(records)
-        self.matcher.adopt([r for r, new in zip(records, created, strict=True) if new])
+        if fresh:
+            created = self.recipients.write_fresh(records)
+        else:
+            self.recipients.write_lookups(records)
+            created = self.recipients.write_records(records)
+        self._adopt([r for r, new in zip(records, created, strict=True) if new], since)
         return created
+
+    def record_and_finish(self, message_id: str, records: list[RecipientRecord], since: float) -> bool:
+        """The last records of a freshly claimed request and its finish, in one transaction; False
+        (nothing written) when they do not fit one or a record exists after all."""
+        actions = [
+            self.table.put_action(item, "attribute_not_exists(pk)" if item["type"] == RECIPIENT else None)
+            for item in self.recipients.first_items(records)
+        ]
+        actions.append(self.table.update_action(layout.request(message_id), *self.requests.finish_update()))
+        if len(actions) > TRANSACT_ITEMS or not self.table.transact(actions):
+            return False
+        self._adopt(records, since)
+        return True
+
+    def _adopt(self, records: list[RecipientRecord], since: float | None) -> None:
+        if since is not None:
+            records = self.recipients.signalled(records, since)
+        if records:
+            self.matcher.adopt(records)
 
     # ------------------------------------------------------------------ recipients
     def recipient(self, message_id: str, recipient: str) -> dict[str, Any] | None:
@@ -140,9 +167,17 @@ class Store:
         state: str = "received",
         reason: str | None = None,
         sample_only: bool = False,
+        unreadable: list[dict[str, Any]] | None = None,
     ) -> Key:
         return self.inbox.put(
-            account, kind, body, content_type, state=state, reason=reason, sample_only=sample_only
+            account,
+            kind,
+            body,
+            content_type,
+            state=state,
+            reason=reason,
+            sample_only=sample_only,
+            unreadable=unreadable,
         )
 
     def pulled_put(self, account: str, kind: str, body: bytes, state: str, reason: str | None = None) -> Key:

@@ -35,13 +35,16 @@ class InboxStore:
         state: str = "received",
         reason: str | None = None,
         sample_only: bool = False,
+        unreadable: list[dict[str, Any]] | None = None,
     ) -> Key:
-        """Keep a pushed body as received, before parsing it: nothing between here and the ack drops it.
+        """Keep a pushed body as received: nothing between here and the ack drops it.
 
         A body is kept in a form the table can always hold (bodies.py), or only as a sample when
         it is refused for its size. Only items in state `received` wait on the replay index.
         """
-        pk, sk = layout.inbox_pk(account), f"{iso(utcnow())}#{uuid.uuid4().hex}"
+        unique = uuid.uuid4().hex
+        shard = layout.shard_of(unique)
+        pk, sk = layout.inbox_pk(account, shard), f"{iso(utcnow())}#{unique}"
         item: dict[str, Any] = {
             "pk": pk,
             "sk": sk,
@@ -49,13 +52,14 @@ class InboxStore:
             "kind": kind,
             "state": state,
             "reason": _reason(reason),
+            "unreadable": unreadable[:100] if unreadable else None,
             "content_type": content_type[:200],
             **body_attributes(body, whole=not sample_only),
             "expires_at": self.table.expires(KEPT_SECONDS),
         }
         if state == "received":
             # Sparse: on the `pending` index until applied or rejected, so replay finds it.
-            item.update(pending_pk=layout.replay_pk(account), pending_sk=sk)
+            item.update(pending_pk=layout.replay_pk(account, shard), pending_sk=sk)
         self.table.put(item)
         return pk, sk
 
@@ -112,12 +116,13 @@ class InboxStore:
         """
         cutoff = iso(datetime.fromtimestamp(time.time() - older_than_seconds, tz=UTC))
         found: list[KeptItem] = []
-        for item in self.table.pages(
-            IndexName="pending",
-            KeyConditionExpression="pending_pk = :pk AND pending_sk < :cutoff",
-            ExpressionAttributeValues=serialize({":pk": layout.replay_pk(account), ":cutoff": cutoff}),
-        ):
-            found.append(KeptItem.from_item(item))
-            if limit is not None and len(found) >= limit:
-                break
+        for pk in layout.replay_pks(account):
+            for item in self.table.pages(
+                IndexName="pending",
+                KeyConditionExpression="pending_pk = :pk AND pending_sk < :cutoff",
+                ExpressionAttributeValues=serialize({":pk": pk, ":cutoff": cutoff}),
+            ):
+                found.append(KeptItem.from_item(item))
+                if limit is not None and len(found) >= limit:
+                    return found
         return found

@@ -7,25 +7,47 @@
 | lookup       | VID#{account}#{vendor_msg_id}   | RCPT#{e164}                | send, with recipient  |
 | orphan       | VID#{account}#{vendor_msg_id}   | ORPHAN#{number}            | a report seen first   |
 | ambiguous    | VID#{account}#{vendor_msg_id}   | AMBIGUOUS#{mask}#{hash}    | masked, 2+ candidates |
-| inbound      | INBOUND#{account}               | {received_at}#{key}        | MO push or pull       |
+| inbound      | INBOUND#{account}#{shard}       | {received_at}#{key}        | MO push or pull       |
 | balance      | ACCOUNT#{account}               | BALANCE                    | balance poller        |
 | token        | ACCOUNT#{account}               | TOKEN                      | token-based vendors   |
-| inbox        | INBOX#{account}                 | {received_at}#{uuid}       | every push, first     |
+| inbox        | INBOX#{account}#{shard}         | {received_at}#{uuid}       | pushes worth a copy   |
+| orphan sig.  | ORPHANS#{account}#{shard}       | SIGNAL                     | an orphan report kept |
 | pulled       | PULLED#{account}                | {received_at}#{uuid}       | raw pulls, unreadable |
 
 The sparse `pending` index (pending_pk, pending_sk) holds recipients waiting for a report
-(PENDING#{account}, {next check}#{message_id}#{recipient}) and kept pushes waiting to be applied
-(REPLAY#{account}, the inbox sk). The `type` attribute names the item kind; the stream filter in
-template.yaml publishes the kinds RECIPIENT, INBOUND and BALANCE, and the protection items
-`suppression` and `cancel` (sms_gateway.protection: optout.py, cancel.py, quotas.py).
+(PENDING#{account}#{shard}, {next check}#{message_id}#{recipient}) and kept pushes waiting to be
+applied (REPLAY#{account}#{shard}, the inbox sk). Every per-account key that takes writes at the
+rate of reports is sharded (SHARDS; a read of them all queries each shard); balance, token and
+pulled items are written at the rate of polls and are not. The `type` attribute names the item
+kind; the stream filter in template.yaml publishes the kinds RECIPIENT, INBOUND and BALANCE, the
+protection items `suppression` and `cancel` (sms_gateway.protection: optout.py, cancel.py,
+quotas.py) and routing's `route_health`.
 """
 
 from __future__ import annotations
+
+import zlib
 
 from sms_gateway.store.table import Key
 
 RECIPIENT, INBOUND, BALANCE = "recipient", "inbound", "balance"
 LOOKUP, ORPHAN, AMBIGUOUS = "lookup", "orphan_report", "ambiguous_report"
+ORPHAN_SIGNAL = "orphan_signal"
+
+# Per-account keys are spread over this many shards: DynamoDB serves ~1,000 writes/s per
+# partition key, so one account takes 16,000 writes/s before a key runs hot (bench/key_heat.py).
+SHARDS = 16
+
+
+def shard_of(*parts: str) -> str:
+    """A stable shard of these parts (crc32: the same on every instance, unlike hash())."""
+    return f"{zlib.crc32(chr(31).join(parts).encode()) % SHARDS:02d}"
+
+
+def all_shards() -> list[str]:
+    return [f"{n:02d}" for n in range(SHARDS)]
+
+
 INBOX, PULLED, TOKEN = "inbox", "pulled", "token"
 
 RCPT_PREFIX = "RCPT#"
@@ -71,8 +93,19 @@ def ambiguous(account: str, vendor_message_id: str, mask: str | None, digest: st
     return lookup_pk(account, vendor_message_id), f"AMBIGUOUS#{mask}#{digest}"
 
 
-def pending_pk(account: str) -> str:
-    return f"PENDING#{account}"
+def orphan_signal(account: str, vendor_message_id: str) -> Key:
+    """When an orphan report of this account's shard was last kept: the send path reads it once
+    instead of three keys per recipient (recipients.RecipientStore.signalled)."""
+    return f"ORPHANS#{account}#{shard_of(vendor_message_id)}", "SIGNAL"
+
+
+def pending_pk(account: str, message_id: str, number: str) -> str:
+    return f"PENDING#{account}#{shard_of(message_id, number)}"
+
+
+def pending_pks(account: str) -> list[str]:
+    """Every shard of the account's pending recipients (a poll reads them all)."""
+    return [f"PENDING#{account}#{s}" for s in all_shards()]
 
 
 def pending_sk(due: str, message_id: str, number: str) -> str:
@@ -84,12 +117,17 @@ def pending_due_before(moment: str) -> str:
     return f"{moment}$"
 
 
-def replay_pk(account: str) -> str:
-    return f"REPLAY#{account}"
+def replay_pk(account: str, shard: str) -> str:
+    return f"REPLAY#{account}#{shard}"
+
+
+def replay_pks(account: str) -> list[str]:
+    return [replay_pk(account, s) for s in all_shards()]
 
 
 def inbound(account: str, received: str, key: str) -> Key:
-    return f"INBOUND#{account}", f"{received}#{key}"
+    # Sharded by the MO's own key: the same MO pushed twice lands on the same item.
+    return f"INBOUND#{account}#{shard_of(key)}", f"{received}#{key}"
 
 
 def balance(account: str) -> Key:
@@ -100,8 +138,12 @@ def token(account: str) -> Key:
     return f"ACCOUNT#{account}", "TOKEN"
 
 
-def inbox_pk(account: str) -> str:
-    return f"INBOX#{account}"
+def inbox_pk(account: str, shard: str) -> str:
+    return f"INBOX#{account}#{shard}"
+
+
+def inbox_pks(account: str) -> list[str]:
+    return [inbox_pk(account, s) for s in all_shards()]
 
 
 def pulled_pk(account: str) -> str:

@@ -8,6 +8,7 @@ check again is the poller's rule (polling.next_check).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -24,15 +25,17 @@ class PendingStore:
     def due(self, account: str, limit: int) -> list[PendingRecipient]:
         """Recipients of this account still without a final status and due for a check, the
         longest due first (sparse GSI; pending_sk starts with the time of the next check)."""
-        items = self.table.page(
-            IndexName="pending",
-            KeyConditionExpression="pending_pk = :pk AND pending_sk < :due",
-            ExpressionAttributeValues=serialize(
-                {":pk": layout.pending_pk(account), ":due": layout.pending_due_before(iso(utcnow()))}
-            ),
-            Limit=limit,
-            ScanIndexForward=True,
-        )
+        due = layout.pending_due_before(iso(utcnow()))
+        items: list[dict[str, Any]] = []
+        for pk in layout.pending_pks(account):  # the longest due of each shard, then of them all
+            items += self.table.page(
+                IndexName="pending",
+                KeyConditionExpression="pending_pk = :pk AND pending_sk < :due",
+                ExpressionAttributeValues=serialize({":pk": pk, ":due": due}),
+                Limit=limit,
+                ScanIndexForward=True,
+            )
+        items = sorted(items, key=lambda i: str(i["pending_sk"]))[:limit]
         return [
             PendingRecipient(
                 message_id=item["message_id"],

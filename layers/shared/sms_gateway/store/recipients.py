@@ -1,4 +1,5 @@
-"""Recipient records, their vendor-id lookups and kept reports (orphans, ambiguous).
+"""Recipient records and their vendor-id lookups; the reports kept until a recipient is known are
+orphans.py's (orphans, ambiguous, the orphan signal).
 
 A recipient's status only moves forward (Status.rank), enforced by a condition on every update,
 never by read-then-write. Which record a report is about is decided by matching.py.
@@ -6,25 +7,24 @@ never by read-then-write. Which record a report is about is decided by matching.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 import sms_gateway.store.keys as layout
 from sms_gateway.clock import iso, utcnow
-from sms_gateway.matching import Advance, OrphanKey
+from sms_gateway.matching import Advance
 from sms_gateway.models import RecipientRecord, ReportIn, Status
-from sms_gateway.store.inbound import digest
-from sms_gateway.store.table import Key, Table, conditional_failed
+from sms_gateway.store.orphans import KeptReports
+from sms_gateway.store.table import Table, conditional_failed
 
 # Below this many records, threads cost more than they save.
 THREADED_FROM = 5
 
 
-class RecipientStore:
+class RecipientStore(KeptReports):
     def __init__(self, table: Table, write_threads: int = 8) -> None:
         self.table = table
         self.write_threads = write_threads
@@ -45,6 +45,17 @@ class RecipientStore:
             return [put(r) for r in records]
         with ThreadPoolExecutor(max_workers=self.write_threads) as pool:
             return list(pool.map(put, records))
+
+    def write_fresh(self, records: list[RecipientRecord]) -> list[bool]:
+        """Lookups and first records of a freshly claimed request, batched: no record of it can
+        exist yet (only the claim's holder writes them), so no condition is needed."""
+        self.table.batch_put(self.first_items(records))
+        return [True] * len(records)
+
+    def first_items(self, records: list[RecipientRecord]) -> list[dict[str, Any]]:
+        """The lookups, then the records, of new recipients."""
+        lookups = [lookup for r in records if (lookup := self._lookup_item(r))]
+        return [*lookups, *(self._record_item(r) for r in records)]
 
     def _lookup_item(self, record: RecipientRecord) -> dict[str, Any] | None:
         if not (record.vendor_message_id and record.recipient and record.account):
@@ -92,7 +103,7 @@ class RecipientStore:
             item["attempts"] = list(record.attempts)
             item["history"][0]["attempts"] = list(record.attempts)
         if record.status is Status.SUBMITTED and record.vendor_message_id and record.account:
-            item["pending_pk"] = layout.pending_pk(record.account)
+            item["pending_pk"] = layout.pending_pk(record.account, record.message_id, number)
             item["pending_sk"] = layout.pending_sk(now, record.message_id, number)
         return item
 
@@ -159,72 +170,3 @@ class RecipientStore:
                 raise
             return Advance.NOT_FORWARD if exc.response.get("Item") else Advance.NO_RECORD
         return Advance.MOVED
-
-    def keep_orphan(self, account: str, report: ReportIn) -> None:
-        """Keep a report whose submission is not recorded yet, one per vendor id and number, found
-        later by key (no query): the first report wins, as it would have on the record."""
-        pk, sk = layout.orphan(account, report.vendor_message_id, report.recipient or report.recipient_mask)
-        self.table.put(
-            {
-                "pk": pk,
-                "sk": sk,
-                "type": layout.ORPHAN,
-                "recipient": report.recipient,
-                "recipient_mask": report.recipient_mask,
-                "status": report.status,
-                "vendor_status": report.vendor_status,
-                "description": report.description,
-                "occurred_at": iso(report.occurred_at) if report.occurred_at else None,
-                "raw_time": report.raw_time,
-                "received_at": iso(utcnow()),
-                "expires_at": self.table.expires(),
-            },
-            condition="attribute_not_exists(pk)",
-        )
-
-    def drop_orphan(self, key: OrphanKey) -> None:
-        self.table.delete(layout.orphan(*key))
-
-    def orphans(self, wanted: Iterable[OrphanKey]) -> Iterator[tuple[OrphanKey, ReportIn]]:
-        """The kept orphan reports among ``wanted``, batched reads by key."""
-        by_key: dict[Key, OrphanKey] = {layout.orphan(*k): k for k in wanted}
-        for item in self.table.batch_get(list(by_key)):
-            key = by_key[(item["pk"], item["sk"])]
-            yield key, _report_from_item(key[1], item)
-
-    def keep_ambiguous(self, account: str, report: ReportIn, candidates: int) -> None:
-        pk, sk = layout.ambiguous(
-            account,
-            report.vendor_message_id,
-            report.recipient_mask,
-            digest(report.vendor_status, report.raw_time),
-        )
-        self.table.put(
-            {
-                "pk": pk,
-                "sk": sk,
-                "type": layout.AMBIGUOUS,
-                "recipient_mask": report.recipient_mask,
-                "candidates": candidates,
-                "status": report.status,
-                "vendor_status": report.vendor_status,
-                "description": report.description,
-                "raw_time": report.raw_time,
-                "received_at": iso(utcnow()),
-                "expires_at": self.table.expires(),
-            }
-        )
-
-
-def _report_from_item(vendor_message_id: str, item: dict[str, Any]) -> ReportIn:
-    occurred = item.get("occurred_at")
-    return ReportIn(
-        vendor_message_id=vendor_message_id,
-        status=Status(item["status"]),
-        vendor_status=str(item.get("vendor_status", "")),
-        description=str(item.get("description", "")),
-        recipient=item.get("recipient"),
-        recipient_mask=item.get("recipient_mask"),
-        occurred_at=datetime.fromisoformat(occurred.replace("Z", "+00:00")) if occurred else None,
-        raw_time=item.get("raw_time"),
-    )

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -32,15 +33,20 @@ class RequestStore:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def claim(self, message_id: str, account: str, lease_seconds: int) -> Claim:
-        """Take the request for this invocation. Conditional: two invocations never both own it."""
+    def claim(self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()) -> Claim:
+        """Take the request for this invocation. Conditional: two invocations never both own it.
+
+        ``inflight`` marks recipients about to be sent in the same write (one call fewer than a
+        mark of its own); the claim reports the marks an earlier attempt left (ALL_OLD).
+        """
         now = int(time.time())
+        marks = set(inflight)
         try:
             item = self.table.update(
                 layout.request(message_id),
                 "SET #state = :busy, lease_until = :lease, account = :account, updated_at = :now_iso, "
                 "created_at = if_not_exists(created_at, :now_iso), expires_at = :expires "
-                "ADD attempts :one",
+                "ADD attempts :one" + (", inflight :marks" if marks else ""),
                 {
                     ":busy": "in_progress",
                     ":lease": now + lease_seconds,
@@ -52,7 +58,8 @@ class RequestStore:
                 },
                 names={"#state": "state"},
                 condition="attribute_not_exists(pk) OR (#state = :busy AND lease_until < :now)",
-                ReturnValues="ALL_NEW",
+                raw_values={":marks": {"SS": sorted(marks)}} if marks else None,
+                ReturnValues="ALL_OLD",
             )
         except ClientError as exc:
             if not conditional_failed(exc):
@@ -62,17 +69,13 @@ class RequestStore:
             if state in {ClaimState.DONE, ClaimState.CANCELLED}:
                 return Claim(ClaimState(state))
             return Claim(ClaimState.BUSY)
-        inflight = frozenset(item.get("inflight") or ())
-        return Claim(
-            ClaimState.RECOVERED if int(item.get("attempts", 1)) > 1 else ClaimState.CLAIMED, inflight
-        )
+        if not item.get("attempts"):
+            return Claim(ClaimState.CLAIMED)
+        return Claim(ClaimState.RECOVERED, frozenset(item.get("inflight") or ()))
 
     def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
         """Recipients about to be sent: if we crash now, the next attempt knows they may have left."""
         self._set_op(message_id, "ADD", set(recipients))
-
-    def clear_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
-        self._set_op(message_id, "DELETE", set(recipients))
 
     def _set_op(self, message_id: str, op: str, values: set[str]) -> None:
         if values:
@@ -82,16 +85,29 @@ class RequestStore:
                 raw_values={":values": {"SS": sorted(values)}},
             )
 
-    def release(self, message_id: str) -> None:
-        """Give the lease back so the redelivered message can be taken at once."""
-        self.table.update(layout.request(message_id), "SET lease_until = :zero", {":zero": 0})
-
-    def finish(self, message_id: str) -> None:
+    def release(self, message_id: str, not_sent: Iterable[str] = ()) -> None:
+        """Give the lease back so the redelivered message can be taken at once, and drop the marks
+        of recipients that were not sent (the next attempt sends them)."""
+        unmark = set(not_sent)
         self.table.update(
             layout.request(message_id),
+            "SET lease_until = :zero" + (" DELETE inflight :unmark" if unmark else ""),
+            {":zero": 0},
+            raw_values={":unmark": {"SS": sorted(unmark)}} if unmark else None,
+        )
+
+    def finish(self, message_id: str) -> None:
+        expression, values, names = self.finish_update()
+        self.table.update(layout.request(message_id), expression, values, names=names)
+
+    @staticmethod
+    def finish_update() -> tuple[str, dict[str, Any], dict[str, str]]:
+        """The update that finishes a request (expression, values, names), also used in a
+        transaction with the request's last records."""
+        return (
             "SET #state = :done, updated_at = :now REMOVE inflight",
             {":done": "done", ":now": iso(utcnow())},
-            names={"#state": "state"},
+            {"#state": "state"},
         )
 
     def recorded_recipients(self, message_id: str) -> set[str]:

@@ -17,6 +17,7 @@ _deserializer = TypeDeserializer()
 BATCH_WRITE_ITEMS = 25  # DynamoDB's limits per BatchWriteItem and BatchGetItem call
 BATCH_GET_KEYS = 100
 BATCH_WRITE_ATTEMPTS = 8
+TRANSACT_ITEMS = 100  # DynamoDB's limit of actions per TransactWriteItems call
 
 Key = tuple[str, str]
 
@@ -134,6 +135,37 @@ class Table:
             kwargs["ConditionExpression"] = condition
         try:
             self.db.delete_item(**kwargs, **extra)
+        except ClientError as exc:
+            if conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def put_action(self, item: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+        """A Put for ``transact``."""
+        put: dict[str, Any] = {"TableName": self.name, "Item": serialize(item)}
+        if condition:
+            put["ConditionExpression"] = condition
+        return {"Put": put}
+
+    def update_action(
+        self, key: Key, expression: str, values: dict[str, Any], names: dict[str, str]
+    ) -> dict[str, Any]:
+        """An Update for ``transact``."""
+        return {
+            "Update": {
+                "TableName": self.name,
+                "Key": _key(key),
+                "UpdateExpression": expression,
+                "ExpressionAttributeValues": serialize(values),
+                "ExpressionAttributeNames": names,
+            }
+        }
+
+    def transact(self, actions: list[dict[str, Any]]) -> bool:
+        """All of ``actions`` or none, in one call; False when a condition did not hold."""
+        try:
+            self.db.transact_write_items(TransactItems=actions)
         except ClientError as exc:
             if conditional_failed(exc):
                 return False
