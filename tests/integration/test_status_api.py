@@ -119,17 +119,11 @@ def test_a_large_message_is_paged_with_an_opaque_cursor(aws: AwsEnv, gateway: Ac
 
 
 def test_the_request_content_is_redacted_unless_asked_for(aws: AwsEnv, gateway: ActionV1Vendor) -> None:
-    # Given a request whose claim item carries its text (written by hand: the send path keeps none yet)
-    delivered_and_failed(aws, gateway)
-    aws.db.update_item(
-        TableName="sms-gateway-test",
-        Key={"pk": {"S": "MSG#doc-1"}, "sk": {"S": "REQUEST"}},
-        UpdateExpression="SET content = :c",
-        ExpressionAttributeValues={":c": {"S": "验证码 482913"}},
-    )
+    # Given a request sent with its text (the claim keeps it)
+    assert send(sqs_event({"id": "otp-1", "to": NUMBERS[0], "content": "验证码 482913"})) == []
     # When the message is read without and with content=show
-    _, hidden = get("/messages/doc-1")
-    _, shown = get("/messages/doc-1", content="show")
+    _, hidden = get("/messages/otp-1")
+    _, shown = get("/messages/otp-1", content="show")
     # Then the text is shown only when asked for
     assert hidden["request"]["content"] == {"redacted": True, "characters": 10}
     assert "482913" not in json.dumps(hidden)

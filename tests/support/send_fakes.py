@@ -85,7 +85,13 @@ class FakeStore:
     released: list[str] = field(default_factory=list)
 
     def claim_request(
-        self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()
+        self,
+        message_id: str,
+        account: str,
+        lease_seconds: int,
+        inflight: Iterable[str] = (),
+        *,
+        content: str | None = None,
     ) -> Claim:
         if message_id in self.finished:
             return Claim(ClaimState.DONE)

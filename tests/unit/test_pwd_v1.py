@@ -297,7 +297,9 @@ class MemoryStore:
     def __init__(self) -> None:
         self.records: list[Any] = []
 
-    def claim_request(self, message_id: str, account: str, lease_seconds: int, inflight: Any = ()) -> Any:
+    def claim_request(
+        self, message_id: str, account: str, lease_seconds: int, inflight: Any = (), *, content: Any = None
+    ) -> Any:
         from sms_gateway.store import Claim, ClaimState
 
         return Claim(ClaimState.CLAIMED)

@@ -190,11 +190,14 @@ def schema_name(detail_type: str) -> str:
 
 
 def _draft4(node: Any) -> Any:
-    # EventBridge's registry reads JSON Schema draft 4, which has no ``const``.
+    # EventBridge's registry reads JSON Schema draft 4, which has no ``const`` and keeps shared
+    # parts under ``definitions`` (pydantic writes ``$defs``).
     if isinstance(node, dict):
         out = {k: _draft4(v) for k, v in node.items() if k != "const"}
         if "const" in node:
             out["enum"] = [node["const"]]
+        if isinstance(out.get("$ref"), str):
+            out["$ref"] = out["$ref"].replace("#/$defs/", "#/definitions/")
         return out
     if isinstance(node, list):
         return [_draft4(v) for v in node]
@@ -204,6 +207,8 @@ def _draft4(node: Any) -> Any:
 def event_schema(detail_type: str) -> dict[str, Any]:
     """The JSON Schema (draft 4) of a whole EventBridge event of ``detail_type``."""
     detail = DETAILS[detail_type].model_json_schema()
+    # Shared parts of the detail (e.g. an attempt) live at the root, where their refs point.
+    definitions = detail.pop("$defs", {})
     schema: dict[str, Any] = _draft4(
         {
             "$schema": "http://json-schema.org/draft-04/schema#",
@@ -222,6 +227,7 @@ def event_schema(detail_type: str) -> dict[str, Any]:
                 "resources": {"type": "array", "items": {"type": "string"}},
                 "detail": detail,
             },
+            **({"definitions": definitions} if definitions else {}),
         }
     )
     return schema

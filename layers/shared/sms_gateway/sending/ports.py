@@ -20,7 +20,13 @@ if TYPE_CHECKING:
 
 class SendStore(Protocol):
     def claim_request(
-        self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()
+        self,
+        message_id: str,
+        account: str,
+        lease_seconds: int,
+        inflight: Iterable[str] = (),
+        *,
+        content: str | None = None,
     ) -> Claim: ...
     def recorded_recipients(self, message_id: str) -> set[str]: ...
     def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None: ...

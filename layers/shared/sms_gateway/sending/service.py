@@ -175,7 +175,9 @@ class SendService:
             if len(parts) == 1 and len(work.items) <= work.adapter.max_recipients_per_call
             else []
         )
-        claim = self.store.claim_request(work.message_id, work.account.name, lease, marks)
+        claim = self.store.claim_request(
+            work.message_id, work.account.name, lease, marks, content=work.request.content
+        )
         if claim.state is ClaimState.DONE:
             logger.info("duplicate delivery of a finished message", extra={"message_id": work.message_id})
             return Outcome.DONE

@@ -76,9 +76,15 @@ class Store:
 
     # ------------------------------------------------------------------ send requests (sending.py)
     def claim_request(
-        self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()
+        self,
+        message_id: str,
+        account: str,
+        lease_seconds: int,
+        inflight: Iterable[str] = (),
+        *,
+        content: str | None = None,
     ) -> Claim:
-        return self.requests.claim(message_id, account, lease_seconds, inflight)
+        return self.requests.claim(message_id, account, lease_seconds, inflight, content=content)
 
     def mark_inflight(self, message_id: str, recipients: Iterable[str]) -> None:
         self.requests.mark_inflight(message_id, recipients)

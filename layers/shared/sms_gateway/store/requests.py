@@ -33,11 +33,20 @@ class RequestStore:
     def __init__(self, table: Table) -> None:
         self.table = table
 
-    def claim(self, message_id: str, account: str, lease_seconds: int, inflight: Iterable[str] = ()) -> Claim:
+    def claim(
+        self,
+        message_id: str,
+        account: str,
+        lease_seconds: int,
+        inflight: Iterable[str] = (),
+        *,
+        content: str | None = None,
+    ) -> Claim:
         """Take the request for this invocation. Conditional: two invocations never both own it.
 
         ``inflight`` marks recipients about to be sent in the same write (one call fewer than a
-        mark of its own); the claim reports the marks an earlier attempt left (ALL_OLD).
+        mark of its own); the claim reports the marks an earlier attempt left (ALL_OLD). The
+        request's ``content`` is kept on the claim item for the status API (shown only when asked).
         """
         now = int(time.time())
         marks = set(inflight)
@@ -45,8 +54,10 @@ class RequestStore:
             item = self.table.update(
                 layout.request(message_id),
                 "SET #state = :busy, lease_until = :lease, account = :account, updated_at = :now_iso, "
-                "created_at = if_not_exists(created_at, :now_iso), expires_at = :expires "
-                "ADD attempts :one" + (", inflight :marks" if marks else ""),
+                "created_at = if_not_exists(created_at, :now_iso), expires_at = :expires"
+                + (", content = if_not_exists(content, :content)" if content is not None else "")
+                + " ADD attempts :one"
+                + (", inflight :marks" if marks else ""),
                 {
                     ":busy": "in_progress",
                     ":lease": now + lease_seconds,
@@ -55,6 +66,7 @@ class RequestStore:
                     ":account": account,
                     ":expires": self.table.expires(),
                     ":one": 1,
+                    **({":content": content} if content is not None else {}),
                 },
                 names={"#state": "state"},
                 condition="attribute_not_exists(pk) OR (#state = :busy AND lease_until < :now)",
