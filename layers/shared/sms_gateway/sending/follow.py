@@ -109,9 +109,9 @@ class FollowUp:
         # by this call's records; the service finishes it once every part is settled.
         self.unsettled |= {i.message_id for items in plan.moves.values() for i in items} | followed.retry
         if gate.allowed:
-            followed.retry |= self.recorder.after_call(
-                call, raw, started, records=records, unsettled=frozenset(self.unsettled)
-            )
+            # Which requests go back to the queue is the failover plan's word (a recipient not
+            # sent here may be on its way to another account), not the raw verdicts'.
+            self.recorder.after_call(call, raw, started, records=records, unsettled=frozenset(self.unsettled))
         else:
             self.recorder.write(records)
         for account, items in plan.moves.items():
