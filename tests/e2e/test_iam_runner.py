@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from local_runner.testing import PROJECT_ROOT, RunnerFailed, start_runner, wait_for
+from sms_gateway.sending.record import FINISHED_WITH_RECORDS_UP_TO
 from tests.support.action_v1_vendor import ActionV1Vendor
 
 pytestmark = pytest.mark.e2e
@@ -76,10 +77,12 @@ def test_a_send_function_without_batch_write_item_is_denied_and_the_runner_log_s
         "default": True,
     }
     with start_runner({"accounts": [account]}, poll_seconds=60, build_dir=build) as runner:
-        # When a send request is published
+        # When a send request is published, with more recipients than one transaction takes with
+        # its finish (sending.record): their lookups and records are batch-written
+        numbers = ["13800138000", *(f"1390013{n:04d}" for n in range(FINISHED_WITH_RECORDS_UP_TO))]
         runner.client("sqs").send_message(
             QueueUrl=runner.info["send_queue_url"],
-            MessageBody=json.dumps({"id": "iam-e2e-1", "to": "13800138000", "content": "你好"}),
+            MessageBody=json.dumps({"id": "iam-e2e-1", "to": numbers, "content": "你好"}),
         )
         # Then the worker's BatchWriteItem is refused as AWS refuses it, visibly in the runner's log
         denied = wait_for(
