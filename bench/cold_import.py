@@ -10,11 +10,20 @@ whatever the layer does not ship compiled is compiled again at every cold start.
 
 The reference is ``import boto3`` with the same interpreter, flags and environment. Runs
 alternate (reference, handler, reference, ...) so that a drift of the machine's speed hits both;
-the figure is the ratio of the medians. Needs ``make build``. Prints, never judges.
+the figure is the ratio of the medians.
+
+A second reference, the stack's floor, says how much of a handler's import is the gateway's own:
+a fresh interpreter imports, in the same order, every module the handler's import loaded except
+the gateway's (``sms_gateway`` and the function's own files): the same boto3, Powertools,
+pydantic (the internals its first model loads included), requests, phone metadata, X-Ray SDK and
+standard library, with none of our classes, models, tables or objects built. The handler over the
+floor is the price of our code; the floor over boto3 is the price of the stack it stands on.
+Needs ``make build``. Prints, never judges.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -42,6 +51,32 @@ import sys, time
 sys.path[:0] = {paths!r}
 start = time.perf_counter()
 import {module}
+sys.stdout.write(repr(time.perf_counter() - start))
+"""
+
+# Lists, in the order they were loaded, the modules a handler's import loaded that are not ours.
+_LIST_STACK = """
+import json, sys
+sys.path[:0] = {paths!r}
+before = set(sys.modules)
+import app
+ours = ({task_root!r}, {package!r})
+def theirs(name):
+    path = getattr(sys.modules[name], "__file__", None) or ""
+    return name not in before and name != "app" and not path.startswith(ours)
+sys.stdout.write(json.dumps([name for name in sys.modules if theirs(name)]))
+"""
+
+# Imports those modules, each as its own import statement would: the stack's floor.
+_FLOOR = """
+import importlib, sys, time
+sys.path[:0] = {paths!r}
+start = time.perf_counter()
+for name in {modules!r}:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        pass  # an alias a package put into sys.modules by hand: its package loads it
 sys.stdout.write(repr(time.perf_counter() - start))
 """
 
@@ -87,7 +122,22 @@ def environment(function: str) -> dict[str, str]:
 
 def one_import(module: str, paths: list[str], env: dict[str, str]) -> float:
     """Seconds a fresh interpreter spends in ``import module``, measured inside it."""
-    code = _CHILD.format(paths=paths, module=module)
+    return float(_run(_CHILD.format(paths=paths, module=module), env))
+
+
+def stack_modules(paths: list[str], env: dict[str, str]) -> list[str]:
+    """The modules the handler's import loads that are not the gateway's, in load order."""
+    package = str(BUILD / "SharedLayer" / "python" / "sms_gateway")
+    code = _LIST_STACK.format(paths=paths, task_root=env["LAMBDA_TASK_ROOT"], package=package)
+    return [str(name) for name in json.loads(_run(code, env))]
+
+
+def floor_import(modules: list[str], paths: list[str], env: dict[str, str]) -> float:
+    """Seconds a fresh interpreter spends importing ``modules`` (the stack's floor)."""
+    return float(_run(_FLOOR.format(paths=paths, modules=modules), env))
+
+
+def _run(code: str, env: dict[str, str]) -> str:
     done = subprocess.run(
         [sys.executable, "-I", "-S", "-B", "-c", code],
         env=env,
@@ -97,19 +147,21 @@ def one_import(module: str, paths: list[str], env: dict[str, str]) -> float:
         cwd=env["LAMBDA_TASK_ROOT"],
     )
     if done.returncode != 0:
-        raise RuntimeError(f"import {module} failed: {done.stderr.strip().splitlines()[-1:]}")
-    return float(done.stdout)
+        raise RuntimeError(f"import failed: {done.stderr.strip().splitlines()[-1:]}")
+    return done.stdout
 
 
-def compare(function: str, runtime_dir: Path) -> tuple[float, float]:
+def compare(function: str, runtime_dir: Path) -> tuple[float, float, float]:
+    """Medians of the handler's import, of ``import boto3`` and of the stack's floor."""
     paths = search_path(function, runtime_dir)
     env = environment(function)
-    one_import("app", paths, env)  # warm the page cache, not the bytecode (-B)
-    handler, reference = [], []
+    modules = stack_modules(paths, env)  # also warms the page cache, not the bytecode (-B)
+    handler, reference, floor = [], [], []
     for _ in range(RUNS):
         reference.append(one_import("boto3", paths, env))
         handler.append(one_import("app", paths, env))
-    return statistics.median(handler), statistics.median(reference)
+        floor.append(floor_import(modules, paths, env))
+    return statistics.median(handler), statistics.median(reference), statistics.median(floor)
 
 
 def main() -> None:
@@ -133,10 +185,12 @@ def main() -> None:
     for function in FUNCTIONS:
         if not (BUILD / function).is_dir():
             continue
-        handler, reference = compare(function, runtime_dir)
+        handler, reference, floor = compare(function, runtime_dir)
         print(
             f"cold import {function}: {handler * 1000:.0f} ms vs import boto3 {reference * 1000:.0f} ms"
-            f" = {handler / reference:.2f}x (target {IMPORT_TARGET:.1f}x; median of {RUNS})"
+            f" = {handler / reference:.2f}x (target {IMPORT_TARGET:.1f}x; median of {RUNS});"
+            f" its stack alone {floor * 1000:.0f} ms = {floor / reference:.2f}x boto3;"
+            f" our code {(handler - floor) * 1000:.0f} ms = {handler / floor:.2f}x the stack"
         )
     print(f"cold import bench took {time.perf_counter() - started:.0f} s")
 
