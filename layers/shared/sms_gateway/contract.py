@@ -18,22 +18,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-VERSION = 1
-
-SUBMITTED = "SMS Submitted"
-SUBMIT_FAILED = "SMS Submit Failed"
-DELIVERY_REPORT = "SMS Delivery Report"
-INBOUND_EVENT = "SMS Inbound"
-BALANCE_EVENT = "SMS Balance"
-BALANCE_LOW = "SMS Balance Low"
-# Issue 14 (protection): opt-out replies, cancelled messages and the answer to a cancel request.
-OPT_OUT = "SMS Opt Out"
-OPT_IN = "SMS Opt In"
-CANCELLED = "SMS Cancelled"
-CANCEL_ACCEPTED = "SMS Cancel Accepted"
-CANCEL_REFUSED = "SMS Cancel Refused"
-# Issue 13 (routing): an account's circuit changed state.
-ROUTE_HEALTH = "SMS Route Health"
+from sms_gateway.detail_types import (
+    BALANCE_EVENT,
+    BALANCE_LOW,
+    CANCEL_ACCEPTED,
+    CANCEL_REFUSED,
+    CANCELLED,
+    DELIVERY_REPORT,
+    INBOUND_EVENT,
+    OPT_IN,
+    OPT_OUT,
+    ROUTE_HEALTH,
+    SUBMIT_FAILED,
+    SUBMITTED,
+    VERSION,
+)
 
 StatusName = Literal[
     "submitted", "failed", "delivered", "undelivered", "expired", "rejected", "unknown", "cancelled"

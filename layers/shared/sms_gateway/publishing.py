@@ -16,7 +16,7 @@ stream deliver again events that were already accepted. What is still refused af
   block its shard nor be skipped with only the stream's metadata;
 * anything else is handed back to the stream from its first such record (ReportBatchItemFailures):
   Lambda delivers that record and every later one of the batch again.
-Metrics of the changes published or parked here (observability.change_metrics) are emitted once
+Metrics of the changes published or parked here (event_metrics.change_metrics) are emitted once
 the batch is decided, for the records not handed back, so a retried record is not counted twice.
 Duplicates therefore come only from that hand-back (the accepted events of the later records
 are put again) and from a crash between a put and the stream's checkpoint.
@@ -40,15 +40,17 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sms_gateway import contract
-from sms_gateway.contract import (
+from sms_gateway.detail_types import (
     BALANCE_EVENT,
     BALANCE_LOW,
     DELIVERY_REPORT,
     INBOUND_EVENT,
     SUBMIT_FAILED,
     SUBMITTED,
+    VERSION,
 )
-from sms_gateway.observability import MetricBatch, change_metrics, logger, metrics
+from sms_gateway.event_metrics import change_metrics
+from sms_gateway.observability import MetricBatch, logger, metrics
 from sms_gateway.protection.events import CANCELLED, PROTECTION_EVENTS, protection_events
 from sms_gateway.routing.events import ROUTE_HEALTH_DETAIL_TYPE, change_from_images, route_health_detail
 from sms_gateway.routing.health import CIRCUIT_TYPE
@@ -92,10 +94,10 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
     if kind in PROTECTION_EVENTS:
         return protection_events(kind, change, new, old)
     if kind == INBOUND and change == "INSERT":
-        return [(INBOUND_EVENT, {"version": contract.VERSION, **asdict(InboundItem.from_item(new))})]
+        return [(INBOUND_EVENT, {"version": VERSION, **asdict(InboundItem.from_item(new))})]
     if kind == BALANCE:
         balance = BalanceItem.from_item(new)
-        detail = {"version": contract.VERSION, **asdict(balance)}
+        detail = {"version": VERSION, **asdict(balance)}
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
     if kind == CIRCUIT_TYPE:
         return _route_health(new, old)
@@ -116,7 +118,7 @@ def _route_health(new: dict[str, Any], old: dict[str, Any] | None) -> list[tuple
 
 def _message_detail(item: RecipientItem) -> dict[str, Any]:
     detail: dict[str, Any] = {
-        "version": contract.VERSION,
+        "version": VERSION,
         "message_id": item.message_id,
         "recipient": item.recipient,
         "account": item.account,

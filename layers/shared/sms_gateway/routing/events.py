@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
-from sms_gateway.contract import ROUTE_HEALTH, VERSION
+from sms_gateway.detail_types import ROUTE_HEALTH, VERSION
 
 ROUTE_HEALTH_DETAIL_TYPE: Final = ROUTE_HEALTH
 # One per change, any direction; and one per opening, the one worth an alarm.
