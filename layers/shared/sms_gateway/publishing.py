@@ -53,9 +53,8 @@ from sms_gateway.event_metrics import change_metrics
 from sms_gateway.observability import MetricBatch, logger, metrics
 from sms_gateway.protection.events import CANCELLED, PROTECTION_EVENTS, protection_events
 from sms_gateway.routing.events import ROUTE_HEALTH_DETAIL_TYPE, change_from_images, route_health_detail
-from sms_gateway.routing.health import CIRCUIT_TYPE
 from sms_gateway.store.items import BalanceItem, InboundItem, RecipientItem
-from sms_gateway.store.keys import BALANCE, INBOUND, RECIPIENT
+from sms_gateway.store.keys import BALANCE, CIRCUIT, INBOUND, RECIPIENT
 from sms_gateway.store.table import deserialize
 
 __all__ = ["BALANCE_EVENT", "BALANCE_LOW", "DELIVERY_REPORT", "INBOUND_EVENT", "SUBMITTED", "SUBMIT_FAILED"]
@@ -99,7 +98,7 @@ def events_for(stream_record: dict[str, Any]) -> list[tuple[str, dict[str, Any]]
         balance = BalanceItem.from_item(new)
         detail = {"version": VERSION, **asdict(balance)}
         return [(BALANCE_EVENT, detail), *([(BALANCE_LOW, detail)] if balance.low else [])]
-    if kind == CIRCUIT_TYPE:
+    if kind == CIRCUIT:
         return _route_health(new, old)
     return []
 

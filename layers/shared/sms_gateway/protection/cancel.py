@@ -25,7 +25,6 @@ from sms_gateway.store.table import Table
 if TYPE_CHECKING:
     from sms_gateway.sending.plan import Work
 
-CANCEL = "cancel"
 CANCELLED_STATE = "cancelled"
 LEFT = "the message has already left (it was claimed for sending); it cannot be cancelled"
 
@@ -70,7 +69,7 @@ class CancelStore:
             {
                 "pk": pk,
                 "sk": f"CANCEL#{request.sqs_id}",
-                "type": CANCEL,
+                "type": keys.CANCEL,
                 "message_id": request.message_id,
                 "outcome": CANCELLED_STATE if cancelled else "refused",
                 "reason": None if cancelled else LEFT,

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sms_gateway.detail_types import CANCEL_ACCEPTED, CANCEL_REFUSED, CANCELLED, OPT_IN, OPT_OUT, VERSION
-from sms_gateway.protection.cancel import CANCEL
-from sms_gateway.protection.optout import SUPPRESSION
+from sms_gateway.store.keys import CANCEL, SUPPRESSION
 
 __all__ = ["CANCELLED", "CANCEL_ACCEPTED", "CANCEL_REFUSED", "OPT_IN", "OPT_OUT", "protection_events"]
 PROTECTION_EVENTS = frozenset({SUPPRESSION, CANCEL})

@@ -20,12 +20,12 @@ from botocore.exceptions import ClientError
 from sms_gateway.clock import iso, utcnow
 from sms_gateway.models import InboundIn
 from sms_gateway.protection.settings import OptOut, normalise_keyword
+from sms_gateway.store import keys
 from sms_gateway.store.table import Key, Table, conditional_failed, serialize
 
 if TYPE_CHECKING:
     from sms_gateway.accounts import Account
 
-SUPPRESSION = "suppression"
 PREFIX = "SUPPRESS#"
 # Single letters (T, N) are keywords only as a whole reply: they say nothing inside a text.
 MIN_HINT_KEYWORD = 2
@@ -86,7 +86,7 @@ class SuppressionStore:
         item = {
             "pk": scope(account, sign),
             "sk": number,
-            "type": SUPPRESSION,
+            "type": keys.SUPPRESSION,
             "account": account,
             "sign": sign,
             "number": number,

@@ -30,8 +30,8 @@ from sms_gateway.routing.choose import AccountHealth
 from sms_gateway.routing.events import CircuitState, HealthChange
 from sms_gateway.routing.failover import Verdict
 from sms_gateway.routing.settings import RoutingSettings
+from sms_gateway.store.keys import CIRCUIT, DELIVERY_WINDOW
 
-CIRCUIT_TYPE, DELIVERY_TYPE = "route_health", "route_delivery"
 _serializer, _deserializer = TypeSerializer(), TypeDeserializer()
 Clock = Callable[[], float]  # seconds since the epoch
 
@@ -201,7 +201,7 @@ class Breaker:
             "#vendor = :vendor, #reason = :why, #last_failure_at = :at ADD #failures :one",
             {
                 ":closed": CircuitState.CLOSED.value,
-                ":type": CIRCUIT_TYPE,
+                ":type": CIRCUIT,
                 ":account": account,
                 ":vendor": vendor,
                 ":why": reason,
@@ -294,7 +294,7 @@ class HealthReader:
             "SET #type = :type, #expires_at = if_not_exists(#expires_at, :expires) "
             "ADD #finals :one, #delivered :ok",
             {
-                ":type": DELIVERY_TYPE,
+                ":type": DELIVERY_WINDOW,
                 ":expires": bucket + 2 * self.settings.delivery_window_seconds,
                 ":one": 1,
                 ":ok": 1 if delivered else 0,

@@ -49,6 +49,10 @@ def all_shards() -> list[str]:
 
 
 INBOX, PULLED, TOKEN = "inbox", "pulled", "token"
+# Protection (opt-out list entries, cancel requests) and routing (an account's circuit and its
+# delivery window): named here so that the publisher tells them apart without loading either.
+SUPPRESSION, CANCEL = "suppression", "cancel"
+CIRCUIT, DELIVERY_WINDOW = "route_health", "route_delivery"
 
 RCPT_PREFIX = "RCPT#"
 ORPHAN_PREFIX = "ORPHAN#"
