@@ -170,3 +170,21 @@ def test_a_read_timeout_after_the_request_left_is_unknown_and_never_reaches_the_
     # And a redelivery of the same message sends nothing anywhere
     assert send(sqs_event(request("order-slow"))) == []
     assert backup.calls() == 0 and len(aws.events("SMS Submit Failed")) == 2
+
+
+def test_with_every_account_of_the_route_down_the_request_goes_back_to_the_queue(
+    aws: AwsEnv, vendors: tuple[ActionV1Simulator, PwdV1Simulator]
+) -> None:
+    primary, backup = vendors
+    # Given both accounts of the route answer every call with a 5xx
+    primary.inject_fault("5xx", count=10)
+    backup.inject_fault("5xx", count=10)
+    put_route(aws, primary.url, backup.url)
+    # When one message is sent
+    event = sqs_event(request("order-down"))
+    # Then both accounts were tried, neither accepted a recipient, and its SQS record goes back
+    assert send(event) == [event["Records"][0]["messageId"]]
+    assert primary.calls() > 0 and backup.calls() > 0
+    assert accepted(primary) == Counter() and accepted(backup) == Counter()
+    # And nothing was recorded for it
+    assert aws.events("SMS Submitted") == [] and aws.events("SMS Submit Failed") == []
