@@ -18,13 +18,11 @@ from sms_gateway.routing.health import HealthReader
 from sms_gateway.sending import Outcome, SendService
 from sms_gateway.sending.ports import SendAdapter
 from sms_gateway.sending.route import Router
-from tests.support.routing import SETTINGS, Clock, Table, routing_table
+from tests.support.routing import BACKUP, PRIMARY, SETTINGS, Clock, Table, failover_document, routing_table
 from tests.support.send_fakes import FakeAdapter, FakeRegistry, FakeStore, accept_all
 from tests.unit.test_routing_config import account
 
 pytestmark = pytest.mark.integration
-
-PRIMARY, BACKUP = "cn-a", "cn-b"
 
 
 @pytest.fixture
@@ -51,14 +49,7 @@ class Switch:
 def service(
     table: Table, clock: Clock, primary: Switch, store: FakeStore, backup: Switch | None = None
 ) -> tuple[SendService, FakeAdapter]:
-    doc = AccountsDocument.model_validate(
-        {
-            "accounts": [account(PRIMARY), account(BACKUP, "paasw_v1")],
-            "routes": [
-                {"name": "main", "accounts": [{"account": PRIMARY}, {"account": BACKUP, "weight": 0}]}
-            ],
-        }
-    )
+    doc = AccountsDocument.model_validate(failover_document(account(PRIMARY), account(BACKUP, "paasw_v1")))
     accounts = {a.name: a for a in doc.accounts}
     adapters = {
         PRIMARY: FakeAdapter(accounts[PRIMARY], vendor="action_v1", answer=primary),

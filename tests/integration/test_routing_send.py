@@ -18,11 +18,11 @@ from simulators import ActionV1Simulator, PwdV1Simulator, simulator_for
 from sms_gateway.routing.settings import get_routing_settings
 from tests.support.aws import ACCOUNTS_PARAMETER, CALLBACK_TOKEN, AwsEnv
 from tests.support.handlers import send, sqs_event
+from tests.support.routing import BACKUP, PRIMARY, failover_document
 from tests.support.status_api import get
 
 pytestmark = pytest.mark.integration
 
-PRIMARY, BACKUP = "cn-a", "cn-b"
 NUMBERS = ["+8613800138000", "+8613900139000"]
 
 
@@ -65,10 +65,7 @@ def vendors(
 
 
 def put_route(aws: AwsEnv, primary_url: str, backup_url: str) -> None:
-    document = {
-        "accounts": [action_account(primary_url), pwd_account(backup_url)],
-        "routes": [{"name": "main", "accounts": [{"account": PRIMARY}, {"account": BACKUP, "weight": 0}]}],
-    }
+    document = failover_document(action_account(primary_url), pwd_account(backup_url))
     aws.ssm.put_parameter(
         Name=ACCOUNTS_PARAMETER,
         Type="SecureString",
