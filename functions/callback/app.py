@@ -10,7 +10,7 @@ from typing import Any
 # Loaded at init, not in the first request, as everything each push uses: the phone metadata and
 # the ingest path (the shared package imports them lazily). No HTTP client: no vendor is called.
 import phonenumbers  # noqa: F401
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
@@ -26,7 +26,8 @@ from sms_gateway.errors import (
     StorageUnavailable,
 )
 from sms_gateway.http_answers import ErrorHandler, on_errors
-from sms_gateway.observability import VENDOR_ROLLUP, emit, logger, metrics, redact, status_class, tracer
+from sms_gateway.http_answers import error_answer as _error
+from sms_gateway.observability import VENDOR_ROLLUP, emit, logger, metrics, status_class, tracer
 
 app = APIGatewayHttpResolver()
 app.include_router(router)
@@ -34,14 +35,6 @@ app.include_router(router)
 
 def _on(*errors: type[Exception]) -> Callable[[ErrorHandler], ErrorHandler]:
     return on_errors(app, *errors)
-
-
-def _error(status: int, reason: str) -> Response[dict[str, str]]:
-    # A short reason, never a stack trace: vendors log these answers verbatim. A reason can quote
-    # the pushed body (a parse error), so it is redacted as a log line is.
-    return Response(
-        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": redact(reason)}
-    )
 
 
 @_on(PushRejected)

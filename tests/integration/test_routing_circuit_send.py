@@ -18,13 +18,11 @@ from sms_gateway.routing.health import HealthReader
 from sms_gateway.sending import Outcome, SendService
 from sms_gateway.sending.ports import SendAdapter
 from sms_gateway.sending.route import Router
-from tests.support.routing import SETTINGS, Clock, Table, routing_table
+from tests.support.routing import BACKUP, PRIMARY, SETTINGS, Clock, Table, failover_document, routing_table
 from tests.support.send_fakes import FakeAdapter, FakeRegistry, FakeStore, accept_all
 from tests.unit.test_routing_config import account
 
 pytestmark = pytest.mark.integration
-
-PRIMARY, BACKUP = "cn-a", "cn-b"
 
 
 @pytest.fixture
@@ -34,29 +32,24 @@ def table(dynamodb_endpoint: str | None) -> Iterator[Table]:
 
 @dataclass
 class Switch:
-    """The primary vendor: refuses connections while ``down``."""
+    """The primary vendor: refuses connections while ``down`` (or, ``ambiguous``, takes the call
+    and its answer is lost)."""
 
     down: bool = True
     calls: list[Submission] = field(default_factory=list)
+    ambiguous: bool = False
 
     def __call__(self, submission: Submission) -> list[SubmitOutcome]:
         self.calls.append(submission)
         if self.down:
-            raise VendorUnavailable("connection refused")
+            raise VendorUnavailable("connection refused", ambiguous=self.ambiguous)
         return accept_all(submission)
 
 
 def service(
     table: Table, clock: Clock, primary: Switch, store: FakeStore, backup: Switch | None = None
 ) -> tuple[SendService, FakeAdapter]:
-    doc = AccountsDocument.model_validate(
-        {
-            "accounts": [account(PRIMARY), account(BACKUP, "paasw_v1")],
-            "routes": [
-                {"name": "main", "accounts": [{"account": PRIMARY}, {"account": BACKUP, "weight": 0}]}
-            ],
-        }
-    )
+    doc = AccountsDocument.model_validate(failover_document(account(PRIMARY), account(BACKUP, "paasw_v1")))
     accounts = {a.name: a for a in doc.accounts}
     adapters = {
         PRIMARY: FakeAdapter(accounts[PRIMARY], vendor="action_v1", answer=primary),
@@ -124,3 +117,20 @@ def test_with_every_circuit_of_the_route_open_the_request_waits_in_the_queue_unt
     # Then no vendor was called for it and nothing was recorded: it waits for the cool-down
     assert (len(primary.calls), len(backup.calls)) == (3, 3)
     assert store.records == [] and "m-3" not in store.attempts
+
+
+def test_a_call_whose_answer_was_lost_is_unknown_and_neither_fails_over_nor_counts_on_the_circuit(
+    table: Table,
+) -> None:
+    clock, primary, store = Clock(), Switch(ambiguous=True), FakeStore()
+    sender, backup = service(table, clock, primary, store)
+    # Given the primary takes the call but its answer is lost (a read timeout after the request left)
+    # When one message is sent
+    assert send(sender, "m-slow") is Outcome.DONE
+    # Then the recipient is `unknown` on the primary, and the backup was never called
+    (record,) = store.records
+    assert (record.account, record.status) == (PRIMARY, Status.UNKNOWN)
+    assert [a["delivery"] for a in record.attempts] == ["may_have_been_sent"]
+    assert len(primary.calls) == 1 and backup.calls == []
+    # And the circuit did not count it (ROUTING_BREAKER_COUNT_UNKNOWN is off)
+    assert table.breaker(clock).state(PRIMARY) is None

@@ -18,11 +18,11 @@ from simulators import ActionV1Simulator, PwdV1Simulator, simulator_for
 from sms_gateway.routing.settings import get_routing_settings
 from tests.support.aws import ACCOUNTS_PARAMETER, CALLBACK_TOKEN, AwsEnv
 from tests.support.handlers import send, sqs_event
+from tests.support.routing import BACKUP, PRIMARY, failover_document
 from tests.support.status_api import get
 
 pytestmark = pytest.mark.integration
 
-PRIMARY, BACKUP = "cn-a", "cn-b"
 NUMBERS = ["+8613800138000", "+8613900139000"]
 
 
@@ -65,10 +65,7 @@ def vendors(
 
 
 def put_route(aws: AwsEnv, primary_url: str, backup_url: str) -> None:
-    document = {
-        "accounts": [action_account(primary_url), pwd_account(backup_url)],
-        "routes": [{"name": "main", "accounts": [{"account": PRIMARY}, {"account": BACKUP, "weight": 0}]}],
-    }
+    document = failover_document(action_account(primary_url), pwd_account(backup_url))
     aws.ssm.put_parameter(
         Name=ACCOUNTS_PARAMETER,
         Type="SecureString",
@@ -170,3 +167,21 @@ def test_a_read_timeout_after_the_request_left_is_unknown_and_never_reaches_the_
     # And a redelivery of the same message sends nothing anywhere
     assert send(sqs_event(request("order-slow"))) == []
     assert backup.calls() == 0 and len(aws.events("SMS Submit Failed")) == 2
+
+
+def test_with_every_account_of_the_route_down_the_request_goes_back_to_the_queue(
+    aws: AwsEnv, vendors: tuple[ActionV1Simulator, PwdV1Simulator]
+) -> None:
+    primary, backup = vendors
+    # Given both accounts of the route answer every call with a 5xx
+    primary.inject_fault("5xx", count=10)
+    backup.inject_fault("5xx", count=10)
+    put_route(aws, primary.url, backup.url)
+    # When one message is sent
+    event = sqs_event(request("order-down"))
+    # Then both accounts were tried, neither accepted a recipient, and its SQS record goes back
+    assert send(event) == [event["Records"][0]["messageId"]]
+    assert primary.calls() > 0 and backup.calls() > 0
+    assert accepted(primary) == Counter() and accepted(backup) == Counter()
+    # And nothing was recorded for it
+    assert aws.events("SMS Submitted") == [] and aws.events("SMS Submit Failed") == []

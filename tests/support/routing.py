@@ -1,5 +1,6 @@
 """A table of the template's shape on DynamoDB Local (moto's when it cannot run) for the routing
-tests, a client per simulated instance, and a clock the tests move instead of sleeping."""
+tests, a client per simulated instance, a clock the tests move instead of sleeping, and the
+two-account route they send through."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from sms_gateway.routing.health import Breaker
 from sms_gateway.routing.settings import RoutingSettings
 from tests.support.template import table_definition
 
+PRIMARY, BACKUP = "cn-a", "cn-b"
 SETTINGS = RoutingSettings(breaker_failures=3, breaker_cooldown_seconds=60, breaker_probe_lease_seconds=30)
 T0 = 1_800_000_000.0
 
@@ -54,3 +56,10 @@ def routing_table(dynamodb_endpoint: str | None) -> Iterator[Table]:
             yield found
         finally:
             db.delete_table(TableName=found.name)
+
+
+def failover_document(primary: dict[str, Any], backup: dict[str, Any]) -> dict[str, Any]:
+    """An accounts document with one route over these two accounts: the backup has weight 0, so
+    every message tries the primary first and the test knows the order."""
+    route = [{"account": primary["name"]}, {"account": backup["name"], "weight": 0}]
+    return {"accounts": [primary, backup], "routes": [{"name": "main", "accounts": route}]}

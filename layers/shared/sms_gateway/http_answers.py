@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from sms_gateway.observability import redact
+
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 ErrorHandler = TypeVar("ErrorHandler", bound=Callable[..., "Response[dict[str, str]]"])
 
@@ -22,3 +26,12 @@ def on_errors(
         return handler
 
     return register
+
+
+def error_answer(status: int, reason: str) -> Response[dict[str, str]]:
+    """A JSON ``{"error": reason}`` answer: a short reason, never a stack trace (vendors log the
+    callback's answers verbatim). A reason can quote the asked number or the pushed body, so it is
+    redacted as a log line is."""
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": redact(reason)}
+    )

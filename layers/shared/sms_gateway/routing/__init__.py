@@ -5,6 +5,7 @@ recipients move to the next account when a call sent nothing, and each account's
 - ``choose``: the ordered candidate accounts of a request (pure);
 - ``failover``: which recipients move where after a call (pure);
 - ``health``: the circuit breaker and delivery window shared by every instance (DynamoDB);
-- ``dispatch``: one request through its candidates (gate, call, verdict, failover);
 - ``events``: the ``SMS Route Health`` detail and metric names.
+
+The send path takes a request through its candidates (sms_gateway.sending.follow).
 """
