@@ -25,8 +25,7 @@ from sms_gateway.errors import (
     PushUnauthorized,
     StorageUnavailable,
 )
-from sms_gateway.http_answers import ErrorHandler, on_errors
-from sms_gateway.http_answers import error_answer as _error
+from sms_gateway.http_answers import ErrorHandler, error_answer, on_errors
 from sms_gateway.observability import VENDOR_ROLLUP, emit, logger, metrics, status_class, tracer
 
 app = APIGatewayHttpResolver()
@@ -39,29 +38,29 @@ def _on(*errors: type[Exception]) -> Callable[[ErrorHandler], ErrorHandler]:
 
 @_on(PushRejected)
 def _bad_request(exc: PushRejected) -> Response[dict[str, str]]:
-    return _error(400, str(exc))
+    return error_answer(400, str(exc))
 
 
 @_on(PushTooLarge)
 def _too_large(exc: PushTooLarge) -> Response[dict[str, str]]:
-    return _error(413, str(exc))
+    return error_answer(413, str(exc))
 
 
 @_on(PushUnauthorized)
 def _unauthorized(exc: PushUnauthorized) -> Response[dict[str, str]]:
-    return _error(401, str(exc))
+    return error_answer(401, str(exc))
 
 
 @_on(NotFound)
 def _not_found(exc: NotFound) -> Response[dict[str, str]]:
-    return _error(404, str(exc))
+    return error_answer(404, str(exc))
 
 
 @_on(ConfigurationError, StorageUnavailable, ClientError, BotoCoreError)
 def _unavailable(exc: Exception) -> Response[dict[str, str]]:
     # Nothing was acknowledged: the vendor keeps the report and pushes again.
     logger.exception("push not stored")
-    return _error(503, "temporarily unavailable, push again later")
+    return error_answer(503, "temporarily unavailable, push again later")
 
 
 @_on(Exception)
@@ -69,11 +68,11 @@ def _internal(exc: Exception) -> Response[dict[str, str]]:
     # A defect of ours, never the body's (parsing turns every slip into a 400): no trace and no
     # body in the answer or the log, only the type.
     logger.error("push failed", extra={"error": type(exc).__name__})
-    return _error(500, "internal error")
+    return error_answer(500, "internal error")
 
 
 def _no_route(exc: Exception) -> Response[dict[str, str]]:
-    return _error(404, "no such route; use POST /callbacks/{account}/{kind}")
+    return error_answer(404, "no such route; use POST /callbacks/{account}/{kind}")
 
 
 app.not_found(_no_route)
