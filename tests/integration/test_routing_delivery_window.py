@@ -3,12 +3,10 @@ recipient final is counted once per account, through the real CallbackFunction."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from sms_gateway.routing.health import HealthReader
-from sms_gateway.routing.settings import get_routing_settings
+from sms_gateway.routing.settings import RoutingSettings
 from tests.integration.test_action_v1_flow import push
 from tests.integration.test_status_api import NUMBERS, delivered_and_failed
 from tests.support.action_v1_vendor import ActionV1Vendor
@@ -19,12 +17,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def gateway(aws: AwsEnv, vendor: VendorServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ActionV1Vendor]:
+def gateway(aws: AwsEnv, vendor: VendorServer, monkeypatch: pytest.MonkeyPatch) -> ActionV1Vendor:
     monkeypatch.setenv("ROUTING_DELIVERY_RATE_THRESHOLD", "0.5")
-    get_routing_settings.cache_clear()
     aws.put_accounts(action_v1_account(vendor.url))
-    yield ActionV1Vendor(vendor)
-    get_routing_settings.cache_clear()
+    return ActionV1Vendor(vendor)
 
 
 def test_final_reports_are_counted_once_in_the_accounts_delivery_window(
@@ -38,5 +34,5 @@ def test_final_reports_are_counted_once_in_the_accounts_delivery_window(
         == "OK"
     )
     # Then the account's window holds two final reports, one delivered: duplicates not counted
-    reader = HealthReader(TABLE, get_routing_settings())
+    reader = HealthReader(TABLE, RoutingSettings.from_environment())
     assert reader.delivery_rate("cn-main") == (2, 1)

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from simulators import ActionV1Simulator, PwdV1Simulator, simulator_for
-from sms_gateway.routing.settings import get_routing_settings
 from tests.support.aws import ACCOUNTS_PARAMETER, CALLBACK_TOKEN, AwsEnv
 from tests.support.handlers import send, sqs_event
 from tests.support.routing import BACKUP, PRIMARY, failover_document
@@ -54,14 +53,12 @@ def vendors(
     aws: AwsEnv, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[ActionV1Simulator, PwdV1Simulator]]:
     monkeypatch.setenv("ROUTING_BREAKER_FAILURES", "3")
-    get_routing_settings.cache_clear()
     primary = simulator_for(action_account("http://127.0.0.1:0"))
     backup = simulator_for(pwd_account("http://127.0.0.1:0"))
     assert isinstance(primary, ActionV1Simulator) and isinstance(backup, PwdV1Simulator)
     yield primary, backup
     primary.stop()
     backup.stop()
-    get_routing_settings.cache_clear()
 
 
 def put_route(aws: AwsEnv, primary_url: str, backup_url: str) -> None:

@@ -145,9 +145,9 @@ class Runtime:
 
     @cached_property
     def routing_settings(self) -> RoutingSettings:
-        from sms_gateway.routing.settings import get_routing_settings
+        from sms_gateway.routing.settings import RoutingSettings
 
-        return get_routing_settings()
+        return RoutingSettings.from_environment()
 
     def router(self, document: AccountsDocument) -> Router:
         """Routes and health (issue 13); the breaker only watches accounts of a document with

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+from typing import Self
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -30,6 +30,19 @@ class RoutingSettings(BaseModel):
     delivery_min_finals: int = Field(default=20, ge=1)
     low_delivery_weight_factor: float = Field(default=0.25, gt=0, le=1)
 
+    @classmethod
+    def from_environment(cls) -> Self:
+        """Parsed once per process, by the composition root (Runtime.routing_settings)."""
+        values = {name: os.environ[env] for name, env in _ENV.items() if os.environ.get(env)}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{_ENV[str(e['loc'][0])]}: {e['msg']}"
+                for e in exc.errors(include_input=False, include_url=False)
+            )
+            raise ConfigurationError(f"invalid routing settings: {problems}") from exc
+
 
 _ENV = {
     "breaker_failures": "ROUTING_BREAKER_FAILURES",
@@ -42,16 +55,3 @@ _ENV = {
     "delivery_min_finals": "ROUTING_DELIVERY_MIN_FINALS",
     "low_delivery_weight_factor": "ROUTING_LOW_DELIVERY_WEIGHT_FACTOR",
 }
-
-
-@lru_cache(maxsize=1)
-def get_routing_settings() -> RoutingSettings:
-    values = {name: os.environ[env] for name, env in _ENV.items() if os.environ.get(env)}
-    try:
-        return RoutingSettings.model_validate(values)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{_ENV[str(e['loc'][0])]}: {e['msg']}"
-            for e in exc.errors(include_input=False, include_url=False)
-        )
-        raise ConfigurationError(f"invalid routing settings: {problems}") from exc
