@@ -1,7 +1,8 @@
 """Environment variables parsed once into a typed model."""
 
 import os
-from typing import Self
+from collections.abc import Mapping
+from typing import Self, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -31,11 +32,24 @@ class Settings(BaseModel):
     @classmethod
     def from_environment(cls) -> Self:
         """Parsed once per process, by the composition root (sms_gateway.runtime)."""
-        values = {field: os.environ[env] for field, env in _ENV.items() if os.environ.get(env)}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            raise ConfigurationError(f"invalid environment: {exc.errors(include_url=False)}") from exc
+        return from_environment(cls, _ENV, "environment")
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def from_environment(model: type[Model], names: Mapping[str, str], what: str) -> Model:
+    """``model`` from the environment variables ``names`` (field -> variable); unset or empty
+    variables keep the field's default. An invalid value names its variable, never the value."""
+    values = {field: os.environ[env] for field, env in names.items() if os.environ.get(env)}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{names[str(e['loc'][0])]}: {e['msg']}"
+            for e in exc.errors(include_input=False, include_url=False)
+        )
+        raise ConfigurationError(f"invalid {what}: {problems}") from exc
 
 
 _ENV = {

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from typing import Self
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
-from sms_gateway.errors import ConfigurationError
+from sms_gateway.settings import from_environment
 
 
 class RoutingSettings(BaseModel):
@@ -33,15 +32,7 @@ class RoutingSettings(BaseModel):
     @classmethod
     def from_environment(cls) -> Self:
         """Parsed once per process, by the composition root (Runtime.routing_settings)."""
-        values = {name: os.environ[env] for name, env in _ENV.items() if os.environ.get(env)}
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{_ENV[str(e['loc'][0])]}: {e['msg']}"
-                for e in exc.errors(include_input=False, include_url=False)
-            )
-            raise ConfigurationError(f"invalid routing settings: {problems}") from exc
+        return from_environment(cls, _ENV, "routing settings")
 
 
 _ENV = {
