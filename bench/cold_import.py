@@ -44,6 +44,7 @@ FUNCTIONS = (
     "PollReportsFunction",
     "PollInboundFunction",
     "PollBalanceFunction",
+    "StatusFunction",
 )
 
 _CHILD = """

@@ -36,9 +36,9 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 import boto3  # noqa: E402
 
 from local_runner import dynamodb_local  # noqa: E402
-from sms_gateway.models import Status  # noqa: E402
+from sms_gateway.models import RecipientRecord, Status  # noqa: E402
 from sms_gateway.status.reader import DEFAULT_PAGE  # noqa: E402
-from sms_gateway.store import RecipientRecord, Store  # noqa: E402
+from sms_gateway.store.facade import Store  # noqa: E402
 from tests.support.template import table_definition  # noqa: E402
 
 RUNS = 7

@@ -156,7 +156,7 @@ def _replay(args: argparse.Namespace, target: Target) -> Any:
     from sms_gateway.accounts import AccountRegistry  # noqa: PLC0415
     from sms_gateway.status.cursor import InvalidQuery  # noqa: PLC0415
     from sms_gateway.status.reader import utc_bound  # noqa: PLC0415
-    from sms_gateway.store import Store  # noqa: PLC0415
+    from sms_gateway.store.facade import Store  # noqa: PLC0415
 
     ssm = target.client("ssm")
     document = ssm.get_parameter(Name=target.output("AccountsParameterName"), WithDecryption=True)

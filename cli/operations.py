@@ -17,7 +17,10 @@ from sms_gateway.observability import redact
 from sms_gateway.publishing import Publisher
 from sms_gateway.runtime import Runtime
 from sms_gateway.settings import Settings
-from sms_gateway.store import Store, deserialize, kept_body, keys, serialize
+from sms_gateway.store import keys
+from sms_gateway.store.bodies import kept_body
+from sms_gateway.store.facade import Store
+from sms_gateway.store.table import deserialize, serialize
 
 RECEIVE_VISIBILITY_SECONDS = 60
 

@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+import sms_gateway.store.facade  # noqa: F401 - loaded at init: the table's parts, which Runtime.store builds
 from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
 from sms_gateway.sending import Outcome

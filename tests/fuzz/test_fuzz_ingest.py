@@ -192,7 +192,7 @@ class Faults:
     """A storage fault that may heal (throttling), injected into one Store method at a time."""
 
     def __init__(self) -> None:
-        from sms_gateway.store import Store
+        from sms_gateway.store.facade import Store
 
         self.store = Store
         self.originals = {name: getattr(Store, name) for name in STORAGE_FAULTS}
@@ -234,7 +234,7 @@ def seed_records(aws: AwsEnv) -> dict[tuple[str, str], str]:
     whose status the fuzzing must never move."""
     from sms_gateway.http import VendorHttp
     from sms_gateway.models import PushRequest
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from sms_gateway.vendors.base import adapter_class
 
     registry = aws.runtime.registry()
@@ -282,7 +282,7 @@ def assert_kept_as_answered(item: dict[str, Any] | None, answer: dict[str, Any],
 def test_every_callback_route_survives_generated_bodies(
     aws: AwsEnv, faults: Faults, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from sms_gateway.vendors.base import adapter_class
 
     every_account(aws)

@@ -183,7 +183,7 @@ def test_recipients_an_interrupted_attempt_may_have_sent_become_unknown(
     aws: AwsEnv, gateway: ActionV1Vendor
 ) -> None:
     # Given an earlier attempt that crashed after marking a recipient inflight, its lease expired
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     store = Store("sms-gateway-test")
     store.claim_request("crash-1", "cn-main", lease_seconds=-1)
@@ -398,7 +398,7 @@ def test_a_pulled_batch_is_kept_before_it_is_applied_and_replayed_if_applying_fa
         gateway.report_for("18983437011", "DELIVRD"),
     ]
     # When storage fails after the first report of the pulled batch
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     original, calls = Store.apply_report, {"n": 0}
 
@@ -432,7 +432,7 @@ def test_a_report_between_the_lookup_and_the_record_is_kept_not_dropped(
 
     from sms_gateway.aws import client
     from sms_gateway.models import RecipientRecord, ReportIn, Status
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     sender = Store("sms-gateway-test", write_threads=1)
     record = RecipientRecord.submitted(

@@ -14,7 +14,7 @@ import pytest
 from cli.main import main
 from cli.target import Target
 from sms_gateway.publishing import Publisher
-from sms_gateway.store import Store
+from sms_gateway.store.facade import Store
 from tests.integration.test_status_api import NUMBERS, delivered_and_failed
 from tests.support.action_v1_vendor import ActionV1Vendor
 from tests.support.aws import ACCOUNTS_PARAMETER, BUS, SOURCE, TABLE, AwsEnv, action_v1_account, load_event

@@ -110,7 +110,8 @@ def test_one_accounts_pending_recipients_spread_over_every_shard_and_a_poll_read
 ) -> None:
     # Given 200 recipients of one account waiting for a report, submitted one by one
     from sms_gateway.models import RecipientRecord
-    from sms_gateway.store import Store, keys
+    from sms_gateway.store import keys
+    from sms_gateway.store.facade import Store
     from tests.support.aws import TABLE
 
     store = Store(TABLE, write_threads=1)  # moto's backend is not thread-safe
@@ -142,7 +143,7 @@ def test_one_accounts_pending_recipients_spread_over_every_shard_and_a_poll_read
 
 def test_kept_pushes_of_one_account_spread_over_shards_and_replay_finds_them_all(aws: AwsEnv) -> None:
     # Given 40 pushes of one account kept for replay
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from tests.support.aws import TABLE
 
     store = Store(TABLE, write_threads=1)  # moto's backend is not thread-safe

@@ -237,7 +237,8 @@ def test_a_body_of_900_kb_in_utf8_is_kept_compressed_and_applied(
     body = [{"flag": 1, "mid": "4C03", "mobile": "13900000001", "stat": "DELIVRD", "note": "字" * 300_000}]
     # When it is pushed while the table throttles the report's write (a push is copied only
     # when applying fails, issue 11.4), and pushed again once the table is back
-    from sms_gateway.store import Store, kept_body
+    from sms_gateway.store.bodies import kept_body
+    from sms_gateway.store.facade import Store
 
     original = Store.apply_report
 
@@ -263,7 +264,7 @@ def test_a_kept_push_nested_100000_levels_no_longer_blocks_its_account(
     aws: AwsEnv, gateway: ActionV1Vendor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a push nested 100,000 levels deep kept `received` (as it was kept before this fix)
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from tests.support.aws import TABLE
 
     Store(TABLE).inbox_put("cn-main", "report", DEEP.encode(), "application/json")
@@ -285,7 +286,7 @@ def test_a_kept_push_that_keeps_failing_is_poisoned_and_never_blocks_the_others(
 ) -> None:
     # Given three submitted recipients, a defect that fails every write of the first one's report,
     # and a table that throttles the first write of the second one's
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     numbers = ["13800138000", "13800138001", "13800138002"]
     assert send(sqs_event({"id": "poison-1", "to": numbers, "content": "x"})) == []
@@ -378,7 +379,7 @@ def test_a_pulled_answer_that_cannot_be_kept_raw_is_still_read_and_applied(
 ) -> None:
     # Given a submitted recipient whose report the vendor hands out once, and a table that
     # refuses to keep the raw answer
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     assert send(sqs_event({"id": "pull-3", "to": "13800138000", "content": "x"})) == []
     gateway.reports.append(gateway.report_for("13800138000", "DELIVRD"))
@@ -443,7 +444,7 @@ def test_a_storage_fault_while_applying_is_503_and_the_push_is_kept_for_replay(
     aws: AwsEnv, pusher: Pusher, monkeypatch: pytest.MonkeyPatch, vendor: str, status: int
 ) -> None:
     # Given a submitted recipient and a table that throttles report updates
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     submitted(vendor, "fault-1", "+8613900000001", "555")
 

@@ -72,7 +72,7 @@ def test_a_send_function_role_without_batch_write_item_is_denied_as_aws_denies_i
 
 def test_a_poller_may_query_the_pending_index_but_the_callback_may_not(aws: AwsEnv) -> None:
     # Given the template's roles
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from tests.support.iam import acting_as
 
     store = Store("sms-gateway-test")

@@ -200,7 +200,7 @@ def test_one_request_over_the_limit_is_split_into_1000_and_the_rest(
     assert sizes == [1000, 1]
     assert sorted(m["mobile"] for m in sim.messages) == numbers
     assert sim.calls("/message/token") == 1
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     records = Store("sms-gateway-test").message("bulk-1")  # one partition: cheaper than a scan
     assert len(records) == 1001 and {r["status"] for r in records} == {"submitted"}

@@ -14,7 +14,7 @@ import pytest
 from sms_gateway.models import MessageKind, OutboundItem, SendRequest
 from sms_gateway.protection.screen import Screen
 from sms_gateway.sending.plan import Work
-from sms_gateway.store import Store
+from sms_gateway.store.facade import Store
 from tests.support.action_v1_vendor import ActionV1Vendor
 from tests.support.aws import CALLBACK_TOKEN, AwsEnv, FakeContext, action_v1_account, load_event, load_handler
 from tests.support.handlers import send, sqs_event

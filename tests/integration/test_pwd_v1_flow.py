@@ -161,7 +161,7 @@ def test_recipients_an_interrupted_attempt_may_have_sent_become_unknown(
     # Given an earlier attempt that crashed after marking a recipient inflight, its lease expired.
     # Document 003 never says the vendor recognises a resubmitted taskId (L44), so that recipient
     # may have been sent already
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     store = Store("sms-gateway-test")
     store.claim_request("crash-1", ACCOUNT, lease_seconds=-1)
@@ -310,7 +310,7 @@ def test_a_push_whose_apply_fails_is_still_acked_and_applied_by_the_next_reports
     aws: AwsEnv, pushing: BaseSimulator, callbacks: CallbackBridge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a submitted recipient, and a table that refuses report updates for a moment
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     assert send(sqs_event({"id": "once-1", "to": "13512349831", "content": "x"})) == []
     with monkeypatch.context() as patched:
@@ -337,7 +337,7 @@ def test_a_push_that_cannot_be_stored_is_not_acked(
     aws: AwsEnv, pushing: BaseSimulator, callbacks: CallbackBridge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a table that cannot take the raw push
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
 
     assert send(sqs_event({"id": "nostore-1", "to": "13512349831", "content": "x"})) == []
     monkeypatch.setattr(Store, "inbox_put", throttled)

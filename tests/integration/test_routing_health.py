@@ -27,7 +27,8 @@ from sms_gateway.routing.events import (
 from sms_gateway.routing.failover import Verdict
 from sms_gateway.routing.health import Breaker, HealthReader
 from sms_gateway.routing.settings import RoutingSettings
-from sms_gateway.store import Store, deserialize
+from sms_gateway.store.facade import Store
+from sms_gateway.store.table import deserialize
 from tests.support.routing import Clock, Table, routing_table
 
 pytestmark = pytest.mark.integration

@@ -143,12 +143,12 @@ class AwsEnv:
 
     # ------------------------------------------------------------------ table
     def record(self, message_id: str, recipient: str) -> dict[str, Any] | None:
-        from sms_gateway.store import Store
+        from sms_gateway.store.facade import Store
 
         return Store(TABLE).recipient(message_id, recipient)
 
     def items(self, prefix: str) -> list[dict[str, Any]]:
-        from sms_gateway.store import deserialize
+        from sms_gateway.store.table import deserialize
 
         pages = self.db.get_paginator("scan").paginate(TableName=TABLE)
         found = [deserialize(i) for page in pages for i in page["Items"]]

@@ -88,7 +88,7 @@ class Pusher:
 def submitted(vendor: str, message_id: str, recipient: str, vendor_message_id: str) -> None:
     """A recipient recorded `submitted` under a vendor id, as the send function records it."""
     from sms_gateway.models import RecipientRecord
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from tests.support.aws import TABLE
 
     name, _ = VENDORS[vendor]

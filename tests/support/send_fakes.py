@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sms_gateway.accounts import Account
 from sms_gateway.errors import UnknownAccount
 from sms_gateway.models import RecipientRecord, Status, Submission, SubmitOutcome
-from sms_gateway.store import Claim, ClaimState
+from sms_gateway.store.requests import Claim, ClaimState
 
 Answer = Callable[[Submission], list[SubmitOutcome]]
 

@@ -7,8 +7,7 @@ from collections.abc import Iterable
 import pytest
 
 from sms_gateway.matching import Advance, MatchStore, OrphanKey, ReportMatcher, ReportResult, orphan_key
-from sms_gateway.models import ReportIn, Status
-from sms_gateway.store import RecipientRecord
+from sms_gateway.models import RecipientRecord, ReportIn, Status
 
 pytestmark = pytest.mark.unit
 

@@ -300,7 +300,7 @@ class MemoryStore:
     def claim_request(
         self, message_id: str, account: str, lease_seconds: int, inflight: Any = (), *, content: Any = None
     ) -> Any:
-        from sms_gateway.store import Claim, ClaimState
+        from sms_gateway.store.requests import Claim, ClaimState
 
         return Claim(ClaimState.CLAIMED)
 

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from sms_gateway.sending.route import Router
     from sms_gateway.status.counters import OutcomeCounters
     from sms_gateway.status.reader import StatusReader
-    from sms_gateway.store import Store
+    from sms_gateway.store.facade import Store
     from sms_gateway.vendors.base import VendorAdapter
 
 
@@ -70,7 +70,7 @@ class Runtime:
     # ------------------------------------------------------------------ shared parts
     @cached_property
     def store(self) -> Store:
-        from sms_gateway.store import Store
+        from sms_gateway.store.facade import Store
 
         s = self.settings
         return Store(

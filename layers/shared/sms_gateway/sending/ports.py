@@ -14,7 +14,8 @@ from sms_gateway.models import RecipientRecord, Submission, SubmitOutcome
 
 if TYPE_CHECKING:
     from sms_gateway.accounts import AccountRegistry
-    from sms_gateway.store import Claim, Store
+    from sms_gateway.store.facade import Store
+    from sms_gateway.store.requests import Claim
     from sms_gateway.vendors.base import VendorAdapter
 
 

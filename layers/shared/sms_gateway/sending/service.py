@@ -46,7 +46,7 @@ from sms_gateway.sending.plan import Work, plan_calls
 from sms_gateway.sending.ports import AccountSource, AdapterFactory, Requeue, SendStore
 from sms_gateway.sending.record import Recorder, interrupted_records
 from sms_gateway.sending.route import Router
-from sms_gateway.store import ClaimState
+from sms_gateway.store.requests import ClaimState
 
 
 class Outcome(StrEnum):

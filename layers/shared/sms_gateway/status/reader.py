@@ -19,7 +19,8 @@ from sms_gateway.phone import mask, to_e164
 from sms_gateway.status import cursor
 from sms_gateway.status.counters import OutcomeCounters
 from sms_gateway.status.cursor import InvalidQuery
-from sms_gateway.store import deserialize, keys, serialize
+from sms_gateway.store import keys
+from sms_gateway.store.table import deserialize, serialize
 
 if TYPE_CHECKING:
     from sms_gateway.accounts import AccountRegistry
