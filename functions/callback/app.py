@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 from routes import router
 
-import sms_gateway.ingest
+import sms_gateway.ingest  # see phonenumbers above
 import sms_gateway.store.facade  # noqa: F401 - likewise the table's parts, which Runtime.store builds
 from sms_gateway import runtime
 from sms_gateway.errors import (

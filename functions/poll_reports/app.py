@@ -8,7 +8,7 @@ import phonenumbers  # noqa: F401
 import requests  # noqa: F401
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-import sms_gateway.polling
+import sms_gateway.polling  # the poll path, loaded at init as requests is
 import sms_gateway.store.facade  # noqa: F401 - loaded at init: the table's parts, which Runtime.store builds
 from sms_gateway import runtime
 from sms_gateway.observability import logger, metrics, tracer
